@@ -1,0 +1,1 @@
+"""Products, devices, grants, the package catalog and orders."""

@@ -1,0 +1,1 @@
+"""The TC3-signed cloud API (POST /): signature check, dispatch to actions, Tencent errors."""

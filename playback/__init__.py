@@ -1,0 +1,1 @@
+"""Playback pages: calendar, timeline, player, events, clips and share links."""
