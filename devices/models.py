@@ -1,1 +1,96 @@
-"""Models of this app."""
+"""The portal's mirror of the cloud's products and devices, with the portal's own metadata
+(nickname, tags, notes, location, owner, grants) that the cloud does not hold."""
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from portal.models import Tenant
+
+
+class StreamKind(models.TextChoices):
+    VIDEO = "video", _("Video stream")
+    PICTURE = "picture", _("Picture stream")
+
+
+class Product(models.Model):
+    PICTURE_STREAM_CATEGORY = 595
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="products")
+    product_id = models.CharField(max_length=32)
+    name = models.CharField(_("name"), max_length=64)
+    device_type = models.IntegerField(default=1)  # 1 camera, 2 NVR
+    category_id = models.IntegerField(default=0)
+    description = models.CharField(max_length=256, blank=True)
+    # The portal's own knowledge of the product.
+    stream_kind = models.CharField(max_length=16, choices=StreamKind.choices,
+                                   default=StreamKind.VIDEO)
+    low_power = models.BooleanField(_("low-power (battery)"), default=False)
+    removed_upstream = models.BooleanField(default=False)
+    synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "product_id"], name="product_unique_per_tenant")
+        ]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.product_id})"
+
+
+class PackageState(models.TextChoices):
+    NONE = "none", _("No package")
+    ACTIVE = "active", _("In force")
+    EXPIRED = "expired", _("Expired")
+
+
+class Device(models.Model):
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="devices")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="devices")
+    name = models.CharField(_("device name"), max_length=64)
+    # Mirrored from the cloud by the sync.
+    online = models.IntegerField(default=0)  # DescribeDevice.Online: 0 offline, 1 online, ...
+    enabled = models.BooleanField(default=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    package_state = models.CharField(max_length=16, choices=PackageState.choices,
+                                     default=PackageState.NONE, db_index=True)
+    package_type = models.IntegerField(null=True, blank=True)  # 1 full-time, 2 event
+    package_retention_days = models.IntegerField(null=True, blank=True)
+    package_expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    package_queued_count = models.IntegerField(default=0)
+    removed_upstream = models.BooleanField(default=False)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    # The portal's own metadata, never overwritten by the sync.
+    nickname = models.CharField(_("nickname"), max_length=100, blank=True)
+    tags = models.JSONField(_("tags"), default=list, blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    location = models.CharField(_("location"), max_length=200, blank=True)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="owned_devices")
+    auto_renew = models.BooleanField(_("auto-renew"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "product", "name"], name="device_unique_per_product")
+        ]
+        indexes = [models.Index(fields=["tenant", "name", "id"])]
+
+    def __str__(self) -> str:
+        return self.nickname or self.name
+
+    @property
+    def stream_kind(self) -> str:
+        return self.product.stream_kind
+
+
+class DeviceGrant(models.Model):
+    """An end user (viewer) may see this device."""
+
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="grants")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="device_grants")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["device", "user"], name="one_grant_per_user")]
