@@ -94,3 +94,7 @@ class DeviceGrant(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["device", "user"], name="one_grant_per_user")]
+
+
+# Orders and prices live in their own module; importing it here registers them with the app.
+from devices.order_models import *  # noqa: E402,F401,F403

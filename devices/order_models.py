@@ -1,0 +1,1 @@
+"""Package catalog prices, orders and purchases (owned by the packages feature)."""
