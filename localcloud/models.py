@@ -110,6 +110,8 @@ class Segment(models.Model):
     retention_days = models.IntegerField()  # the package in force at upload decides
     event = models.ForeignKey("Event", null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="segments")
+    # end_time + retention: when retention removes it (indexed so purges walk an index).
+    purge_at = models.BigIntegerField(default=0, db_index=True)
 
     class Meta:
         constraints = [
@@ -166,6 +168,9 @@ class Event(models.Model):
     video_path = models.CharField(max_length=255, blank=True)  # picture-stream MJPEG
     audio_path = models.CharField(max_length=255, blank=True)  # picture-stream AAC
     retention_days = models.IntegerField(default=0)
+    purge_at = models.BigIntegerField(default=0, db_index=True)  # see Segment.purge_at
+    frame_rate = models.IntegerField(default=0)  # picture-stream MJPEG frames per second
+    media_sha256 = models.CharField(max_length=64, blank=True)  # picture-stream upload, for repeats
 
     class Meta:
         constraints = [
