@@ -248,6 +248,15 @@ LOCALCLOUD_MEDIA_KEYS = env_str("LOCALCLOUD_MEDIA_KEYS", "k1:localcloud-demo-med
 LOCALCLOUD_CORS_ORIGINS = env_list(
     "LOCALCLOUD_CORS_ORIGINS", ["http://127.0.0.1:8000", "http://localhost:8000"]
 )
+# The runlocalcloud process (localcloud.wsgi sets LOCALCLOUD_SERVER=1) serves only localcloud's
+# URLs, with no sessions, auth or CSRF: the API is HMAC-signed and media URLs carry signatures.
+LOCALCLOUD_SERVER = env_bool("LOCALCLOUD_SERVER", False)
+if LOCALCLOUD_SERVER:
+    ROOT_URLCONF = "localcloud.urls"
+    MIDDLEWARE = [
+        "django.middleware.security.SecurityMiddleware",
+        "django.middleware.common.CommonMiddleware",
+    ]
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,45 @@
+"""Serve localcloud (cloud API, device ingest, signed media) with gunicorn: threaded workers,
+no autoreloader. The process replaces itself with gunicorn so signals reach the server."""
+import os
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+
+
+class Command(BaseCommand):
+    help = "Serve localcloud: the IoT Video cloud API at /, the device API and signed media."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8010)
+        parser.add_argument("--workers", type=int, default=int(os.environ.get("LOCALCLOUD_WORKERS", 2)),
+                            help="worker processes (default 2, env LOCALCLOUD_WORKERS)")
+        parser.add_argument("--threads", type=int, default=int(os.environ.get("LOCALCLOUD_THREADS", 8)),
+                            help="threads per worker (default 8, env LOCALCLOUD_THREADS)")
+        parser.add_argument("--timeout", type=int, default=60)
+
+    def handle(self, *args, host, port, workers, threads, timeout, **options):
+        if not 0 < port < 65536:
+            raise CommandError(f"--port must be between 1 and 65535, not {port}.")
+        if workers < 1 or threads < 1:
+            raise CommandError("--workers and --threads must be at least 1.")
+        env = dict(os.environ, LOCALCLOUD_SERVER="1")
+        argv = [
+            sys.executable, "-m", "gunicorn", "localcloud.wsgi:application",
+            "--bind", f"{host}:{port}",
+            "--workers", str(workers),
+            "--threads", str(threads),
+            "--worker-class", "gthread",
+            "--timeout", str(timeout),
+            # Uploads of up to a few MB stream through; keep-alive helps the SDK's session.
+            "--keep-alive", "5",
+            "--access-logfile", os.environ.get("LOCALCLOUD_ACCESS_LOG", "-"),
+            "--error-logfile", "-",
+            # Its default control socket is one fixed path per user: parallel instances clash.
+            "--no-control-socket",
+        ]
+        self.stdout.write(f"localcloud listening on http://{host}:{port}/ "
+                          f"({workers} workers × {threads} threads)")
+        self.stdout.flush()
+        sys.stdout.flush()
+        os.execve(sys.executable, argv, env)

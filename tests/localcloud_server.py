@@ -1,0 +1,223 @@
+"""A live localcloud for tests: `manage.py runlocalcloud` as a real subprocess on a free port,
+with its own database (and media directory), so tests talk to it over HTTP exactly as the
+portal does in production. See docs/testing.md."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from django.conf import settings
+
+from tests.utils import subprocess_env
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+START_TIMEOUT = 60  # seconds; migrations on a busy 2-core machine can take a while
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _test_database_url() -> str:
+    """The DATABASE_URL the test run was started with ('' when it uses the SQLite default)."""
+    return os.environ.get("DATABASE_URL", "")
+
+
+def _is_postgres(url: str) -> bool:
+    return url.startswith(("postgres://", "postgresql://", "pgsql://"))
+
+
+def _recreate_postgres_database(url: str, name: str) -> str:
+    """Drop and create database `name` on the server of `url`; return its URL."""
+    import psycopg
+
+    parts = urlsplit(url)
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def _drop_postgres_database(url: str) -> None:
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def make_database(*, label: str, workdir: Path) -> tuple[str, bool]:
+    """A fresh database for one localcloud: (DATABASE_URL, is_postgres)."""
+    test_url = _test_database_url()
+    if _is_postgres(test_url):
+        base = urlsplit(test_url).path.lstrip("/") or "portal"
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+        name = f"{base}_localcloud_test" + (f"_{label}" if label else "") + (f"_{worker}" if worker else "")
+        return _recreate_postgres_database(test_url, name), True
+    return f"sqlite:///{workdir / 'localcloud.sqlite3'}", False
+
+
+@dataclass
+class LocalcloudServer:
+    """One running runlocalcloud process."""
+
+    port: int
+    database_url: str
+    media_root: Path
+    workdir: Path
+    secret_id: str
+    secret_key: str
+    env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen | None = None
+    owns_database: bool = False
+    owns_workdir: bool = False
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def endpoint(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / f"runlocalcloud-{self.port}.log"
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def manage(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        """Run another manage.py command against this localcloud's database."""
+        return subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=self._env(),
+            capture_output=True, text=True, check=check, timeout=120,
+        )
+
+    def _env(self) -> dict[str, str]:
+        return subprocess_env(
+            DATABASE_URL=self.database_url,
+            MEDIA_ROOT=str(self.media_root.parent),
+            LOCALCLOUD_MEDIA_ROOT=str(self.media_root),
+            LOCALCLOUD_PUBLIC_URL=self.url,
+            LOCALCLOUD_SECRET_ID=self.secret_id,
+            LOCALCLOUD_SECRET_KEY=self.secret_key,
+            LOCALCLOUD_WORKERS=os.environ.get("LOCALCLOUD_TEST_WORKERS", "1"),
+            LOCALCLOUD_THREADS=os.environ.get("LOCALCLOUD_TEST_THREADS", "8"),
+            LOCALCLOUD_ACCESS_LOG="-",
+            **self.env,
+        )
+
+    def migrate(self) -> None:
+        # Only localcloud's tables: the cloud never reads the portal's.
+        self.manage("migrate", "--noinput", "localcloud")
+
+    def start(self) -> None:
+        log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop())
+        self._log_file = log
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "runlocalcloud", "--host", "127.0.0.1",
+             "--port", str(self.port)],
+            cwd=BASE_DIR, env=self._env(), stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self._wait_until_ready()
+
+    def _wait_until_ready(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"runlocalcloud exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                req = urllib.request.Request(self.url + "/", data=b"{}", method="POST",
+                                             headers={"Content-Type": "application/json"})
+                with urllib.request.urlopen(req, timeout=2) as resp:
+                    if "Response" in json.loads(resp.read()):
+                        return
+            except (OSError, urllib.error.URLError, ValueError):
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"runlocalcloud did not answer within {START_TIMEOUT}s:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            # The server is its own process group's leader (start_new_session): stop its workers too.
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=5)
+        if getattr(self, "_log_file", None):
+            self._log_file.close()
+        if self.owns_database and _is_postgres(self.database_url):
+            _drop_postgres_database(self.database_url)
+        if self.owns_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def start_localcloud(*, label: str = "", faults: str = "", env: dict[str, str] | None = None,
+                     share_with: LocalcloudServer | None = None) -> LocalcloudServer:
+    """Start a localcloud. With `share_with`, the new server uses that one's database and media
+    (another door into the same cloud, e.g. with faults); otherwise it gets fresh ones."""
+    extra = dict(env or {})
+    if faults:
+        extra["LOCALCLOUD_FAULTS"] = faults
+    workdir = Path(tempfile.mkdtemp(prefix="localcloud-test-"))
+    if share_with is not None:
+        server = LocalcloudServer(
+            port=free_port(), database_url=share_with.database_url,
+            media_root=share_with.media_root, workdir=workdir,
+            secret_id=share_with.secret_id, secret_key=share_with.secret_key,
+            env=extra, owns_workdir=True,
+        )
+    else:
+        database_url, _ = make_database(label=label, workdir=workdir)
+        media_root = workdir / "media" / "localcloud"
+        media_root.mkdir(parents=True)
+        server = LocalcloudServer(
+            port=free_port(), database_url=database_url, media_root=media_root, workdir=workdir,
+            secret_id=settings.LOCALCLOUD_SECRET_ID, secret_key=settings.LOCALCLOUD_SECRET_KEY,
+            env=extra, owns_database=True, owns_workdir=True,
+        )
+        server.migrate()
+    try:
+        server.start()
+    except Exception:
+        server.stop()
+        raise
+    return server
+
+
+def sdk_client_for(server: LocalcloudServer, *, secret_id: str | None = None,
+                   secret_key: str | None = None, timeout: int = 30):
+    """An unmodified official IotvideoClient pointed at `server` over plain HTTP."""
+    from tencentcloud.common import credential
+    from tencentcloud.common.profile.client_profile import ClientProfile
+    from tencentcloud.common.profile.http_profile import HttpProfile
+    from tencentcloud.iotvideo.v20211125.iotvideo_client import IotvideoClient
+
+    cred = credential.Credential(secret_id or server.secret_id, secret_key or server.secret_key)
+    http = HttpProfile(protocol="http", endpoint=server.endpoint, reqTimeout=timeout)
+    return IotvideoClient(cred, "ap-guangzhou", ClientProfile(httpProfile=http))
