@@ -1,4 +1,5 @@
-"""The one helper that writes the audit log."""
+"""The one helper that writes the audit log, and the diff the audit page shows."""
+from dataclasses import dataclass
 from typing import Any
 
 from django.forms.models import model_to_dict
@@ -39,3 +40,28 @@ def audit_record(*, tenant: Tenant, actor=None, action: str, obj=None, object_ty
         object_type=object_type, object_id=object_id, object_repr=object_repr[:200],
         before=before, after=after,
     )
+
+
+@dataclass(frozen=True)
+class Change:
+    field: str
+    before: Any
+    after: Any
+
+
+_ABSENT = object()
+
+
+def audit_changes(entry: AuditEntry) -> list[Change]:
+    """The fields an entry changed, for a compact before → after display: every field of a
+    create or delete, only the differing ones of an update."""
+    before = entry.before or {}
+    after = entry.after or {}
+    changes = []
+    for field in sorted(set(before) | set(after)):
+        old, new = before.get(field, _ABSENT), after.get(field, _ABSENT)
+        if old == new:
+            continue
+        changes.append(Change(field, None if old is _ABSENT else old,
+                              None if new is _ABSENT else new))
+    return changes

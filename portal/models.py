@@ -65,6 +65,9 @@ class CloudConnection(models.Model):
     secret_key_encrypted = models.TextField(editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
+    def __str__(self) -> str:
+        return f"{self.tenant}: {self.get_kind_display()}"
+
     @property
     def secret_key(self) -> str:
         return crypto.decrypt(self.secret_key_encrypted)
@@ -73,8 +76,6 @@ class CloudConnection(models.Model):
     def secret_key(self, value: str) -> None:
         self.secret_key_encrypted = crypto.encrypt(value)
 
-    def __str__(self) -> str:
-        return f"{self.tenant}: {self.get_kind_display()}"
 
 
 class UserProfile(models.Model):
@@ -86,6 +87,9 @@ class UserProfile(models.Model):
     language = models.CharField(_("language"), max_length=16, blank=True,
                                 choices=settings.LANGUAGES,
                                 help_text=_("Empty: the browser's language"))
+
+    def __str__(self) -> str:
+        return f"{self.user}"
 
 
 def _invitation_token() -> str:
@@ -101,6 +105,9 @@ class Invitation(models.Model):
                                    related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     accepted_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.tenant} ({self.role})"
 
     @property
     def expires_at(self):
@@ -130,3 +137,10 @@ class AuditEntry(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["tenant", "object_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_type} #{self.object_id}"
+
+
+# The cloud client's call log lives beside the client; imported here so it belongs to this app.
+from portal.iotvideo.models import CloudCall  # noqa: E402, F401
