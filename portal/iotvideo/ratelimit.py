@@ -1,0 +1,171 @@
+"""Per-tenant, per-action rate limit for calls to the cloud, kept in Django's cache.
+
+Tencent limits each API action per account (20 requests/s for most iotvideo actions); going
+over it gets RequestLimitExceeded for *every* caller of that account, so a bulk purchase of a
+thousand devices could stall everybody's playback pages. We stay below the cloud's limit and
+let background work (Celery) use only part of the bucket, so interactive pages keep a reserve.
+
+With Redis (production) the bucket is one small Lua script: the read-refill-take happens
+atomically on the server, is shared by every web and worker process, and uses the server's
+clock. Other caches (local memory in the embedded default) get a lock-free fixed-window
+counter built on the cache's atomic add/incr: cruder at window edges, but one process only
+talks to one cloud, and the limit is set well below the cloud's.
+"""
+from __future__ import annotations
+
+import contextlib
+import random
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import caches
+
+INTERACTIVE = "interactive"
+BACKGROUND = "background"
+PRIORITIES = (INTERACTIVE, BACKGROUND)
+
+# Refill per second, bucket size; the cloud allows 20/s per action.
+DEFAULT_RATE = 10.0
+DEFAULT_BURST = 10.0
+# Background work may only take tokens while more than this share of the bucket remains.
+DEFAULT_BACKGROUND_RESERVE = 0.4
+
+_LUA = """
+local key = KEYS[1]
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local reserve = tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local state = redis.call('HMGET', key, 'tokens', 'ts')
+local tokens = tonumber(state[1])
+local ts = tonumber(state[2])
+if tokens == nil or ts == nil then
+  tokens = burst
+  ts = now
+end
+tokens = math.min(burst, tokens + math.max(0, now - ts) * rate)
+local wait = 0
+if tokens - 1 >= reserve then
+  tokens = tokens - 1
+else
+  wait = (reserve + 1 - tokens) / rate
+end
+redis.call('HSET', key, 'tokens', tostring(tokens), 'ts', tostring(now))
+redis.call('EXPIRE', key, math.ceil(burst / rate) + 10)
+return tostring(wait)
+"""
+
+
+@dataclass(frozen=True)
+class Limit:
+    rate: float
+    burst: float
+    background_reserve: float
+
+    def reserve_for(self, priority: str) -> float:
+        """Tokens that must stay in the bucket after this caller takes one."""
+        return self.burst * self.background_reserve if priority == BACKGROUND else 0.0
+
+
+def limit_for(action: str) -> Limit:
+    overrides = getattr(settings, "IOTVIDEO_RATE_LIMITS", {}) or {}
+    rate, burst = overrides.get(action, (None, None))
+    return Limit(
+        rate=float(rate or getattr(settings, "IOTVIDEO_RATE_PER_SECOND", DEFAULT_RATE)),
+        burst=float(burst or getattr(settings, "IOTVIDEO_RATE_BURST", DEFAULT_BURST)),
+        background_reserve=float(getattr(settings, "IOTVIDEO_BACKGROUND_RESERVE",
+                                         DEFAULT_BACKGROUND_RESERVE)),
+    )
+
+
+class TokenBucket:
+    """take(key, limit, priority) → 0.0 when a token was taken, else seconds until one may be."""
+
+    def __init__(self, cache_alias: str = "default"):
+        self.cache = caches[cache_alias]
+        self._script = None
+        self._redis = self._redis_client()
+
+    def _redis_client(self):
+        try:
+            from django.core.cache.backends.redis import RedisCache
+        except ImportError:  # pragma: no cover - redis-py not installed
+            return None
+        if not isinstance(self.cache, RedisCache):
+            return None
+        return self.cache._cache.get_client(write=True)
+
+    @property
+    def uses_redis(self) -> bool:
+        return self._redis is not None
+
+    def take(self, key: str, limit: Limit, priority: str = INTERACTIVE) -> float:
+        reserve = limit.reserve_for(priority)
+        if self._redis is not None:
+            if self._script is None:
+                self._script = self._redis.register_script(_LUA)
+            full_key = self.cache.make_and_validate_key(f"iotv:bucket:{key}")
+            return float(self._script(keys=[full_key], args=[limit.rate, limit.burst, reserve]))
+        return self._take_windowed(key, limit, reserve)
+
+    def _take_windowed(self, key: str, limit: Limit, reserve: float) -> float:
+        # One-second windows holding at most `rate` calls (the bucket's steady state); the
+        # burst is not modelled here. add() creates the counter only if missing and incr() is
+        # atomic in every Django cache backend that matters (locmem, memcached, Redis).
+        allowed = max(1.0, limit.rate * (1 - reserve / limit.burst) if limit.burst else limit.rate)
+        now = time.time()
+        window = int(now)
+        counter = f"iotv:window:{key}:{window}"
+        self.cache.add(counter, 0, timeout=5)
+        try:
+            used = self.cache.incr(counter)
+        except ValueError:  # evicted between add and incr: count this call as the first
+            self.cache.add(counter, 1, timeout=5)
+            used = 1
+        if used <= allowed:
+            return 0.0
+        # Give the slot back so a background caller hammering a full window does not eat the
+        # interactive share of it.
+        with contextlib.suppress(ValueError):
+            self.cache.decr(counter)
+        return max(0.01, window + 1 - now)
+
+
+class RateLimited(Exception):
+    def __init__(self, waited: float):
+        self.waited = waited
+        super().__init__(f"rate limited after waiting {waited:.2f}s")
+
+
+_bucket: TokenBucket | None = None
+
+
+def bucket() -> TokenBucket:
+    global _bucket
+    if _bucket is None or _bucket.cache is not caches["default"]:
+        _bucket = TokenBucket()
+    return _bucket
+
+
+def acquire(*, tenant_id: int, action: str, priority: str, max_wait: float,
+            sleep=time.sleep) -> float:
+    """Take a token for (tenant, action), waiting up to max_wait seconds.
+
+    Returns the seconds spent waiting; raises RateLimited when no token came in time.
+    """
+    limit = limit_for(action)
+    key = f"{tenant_id}:{action}"
+    waited = 0.0
+    b = bucket()
+    while True:
+        wait = b.take(key, limit, priority)
+        if wait <= 0:
+            return waited
+        if waited + wait > max_wait:
+            raise RateLimited(waited)
+        # A little jitter so processes that were refused together do not retry in lockstep.
+        pause = wait + random.uniform(0, min(0.05, wait))
+        sleep(pause)
+        waited += pause
