@@ -1,0 +1,1 @@
+"""Cloud-storage packages for staff: catalog, prices, purchases, orders, renewals, spend."""

@@ -1,0 +1,90 @@
+"""Celery tasks of the packages feature: submit one order, reconcile, auto-renew, daily digest.
+Each takes ids, re-reads rows and calls a service; all are safe to run twice."""
+import logging
+import random
+
+from celery import shared_task
+from celery.signals import worker_ready
+
+from devices.order_models import Order
+from devices.packages import services
+from portal.iotvideo import errors
+from portal.models import Tenant
+
+log = logging.getLogger(__name__)
+
+MAX_RETRIES = 12
+
+
+@shared_task(
+    name="devices.packages.order_submit",
+    bind=True,
+    # The message is acknowledged only after the task ran, and given back when the worker
+    # process dies, so a killed worker's order is run again (the claim and the cloud's OrderId
+    # keep that from buying twice).
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=MAX_RETRIES,
+)
+def order_submit(self, order_pk: int) -> str:
+    order = services.order_claim(order_pk=order_pk)
+    if order is None:
+        return "skipped"  # done already, or another run holds it
+    try:
+        order = services.order_submit(order=order)
+    except errors.CloudError as exc:
+        if not exc.retryable:
+            raise
+        if self.request.retries >= MAX_RETRIES:
+            services.order_give_up(order_pk=order_pk, exc=exc)
+            return "failed"
+        services.order_release(order=order)
+        # Backoff with jitter; throttling usually clears within seconds.
+        countdown = min(60, 2 ** self.request.retries) * random.uniform(0.5, 1.5)
+        raise self.retry(exc=exc, countdown=countdown)
+    return order.state
+
+
+@shared_task(name="devices.packages.orders_resume_stale")
+def orders_resume_stale() -> int:
+    return services.orders_resume_stale()
+
+
+@shared_task(name="devices.packages.orders_reconcile")
+def orders_reconcile() -> int:
+    """Periodic: lost tasks are queued again, then every tenant's orders checked with the cloud."""
+    services.orders_resume_stale()
+    corrected = 0
+    for tenant in Tenant.objects.filter(orders__isnull=False).distinct():
+        try:
+            corrected += services.orders_reconcile(tenant=tenant)
+        except errors.CloudError as exc:
+            log.warning("reconcile %s: %s", tenant, exc.message)
+    return corrected
+
+
+@shared_task(name="devices.packages.auto_renew")
+def auto_renew() -> int:
+    renewed = 0
+    for tenant in Tenant.objects.filter(devices__auto_renew=True).distinct():
+        purchase = services.auto_renew_tenant(tenant=tenant)
+        renewed += purchase.orders.count() if purchase else 0
+    return renewed
+
+
+@shared_task(name="devices.packages.expiry_digest")
+def expiry_digest() -> int:
+    sent = 0
+    for tenant in Tenant.objects.filter(devices__isnull=False).distinct():
+        sent += services.expiry_digest_send(tenant=tenant)
+    return sent
+
+
+@worker_ready.connect
+def _resume_after_restart(sender=None, **kwargs):
+    # A worker that starts after a crash picks up the orders the dead one held: once now (their
+    # messages may be gone with it), once more when the dead worker's leases have run out.
+    if not Order.objects.filter(state__in=["pending", "submitting"]).exists():
+        return
+    orders_resume_stale.apply_async()
+    orders_resume_stale.apply_async(countdown=services.lease_seconds() + 2)
