@@ -128,6 +128,20 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}
+# Packages (devices.packages): orders checked against the cloud (lost tasks queued again),
+# auto-renewal and the staff's expiry email once a day.
+CELERY_BEAT_SCHEDULE["packages-reconcile"] = {
+    "task": "devices.packages.orders_reconcile",
+    "schedule": env_int("PACKAGES_RECONCILE_INTERVAL", 5 * 60),
+}
+CELERY_BEAT_SCHEDULE["packages-auto-renew"] = {
+    "task": "devices.packages.auto_renew", "schedule": 24 * 60 * 60,
+}
+CELERY_BEAT_SCHEDULE["packages-expiry-digest"] = {
+    "task": "devices.packages.expiry_digest", "schedule": 24 * 60 * 60,
+}
+# How long a worker holds an order it submits before another run may take it over.
+PACKAGES_SUBMIT_LEASE_SECONDS = env_int("PACKAGES_SUBMIT_LEASE_SECONDS", 30)
 
 # --- Media and static -----------------------------------------------------------------------
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
