@@ -16,6 +16,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("portal.urls_accounts")),
     path("settings/", include("portal.urls_settings")),
+    path("settings/cloud/", include("portal.iotvideo.urls")),
     path("audit/", views_audit.audit_log, name="audit_log"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
