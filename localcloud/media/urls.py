@@ -1,2 +1,13 @@
-"""Placeholder until the lc-media helper fills it in."""
-urlpatterns = []
+"""Signed media URLs, under /media/v1/ (see localcloud.signing)."""
+from django.urls import path
+
+from localcloud.media import views
+
+urlpatterns = [
+    path("media/v1/seg/<int:pk>.ts", views.segment, name="media-segment"),
+    path("media/v1/thumb/<int:pk>.jpg", views.thumbnail, name="media-thumbnail"),
+    path("media/v1/mjpeg/<int:pk>.mjpg", views.mjpeg, name="media-mjpeg"),
+    path("media/v1/aac/<int:pk>.aac", views.aac, name="media-aac"),
+    path("media/v1/<str:product_id>/<str:device_name>/<int:channel_id>/video.m3u8",
+         views.playlist, name="media-playlist"),
+]

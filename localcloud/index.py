@@ -1,0 +1,137 @@
+"""The recording index: segments merge into spans (contiguous recorded time), and the days that
+hold recordings, in LOCALCLOUD_TIME_ZONE. DescribeCloudStorageTime reads spans, so its TimeList
+stays short however many segments a day holds; DescribeCloudStorageDate reads days.
+
+Callers hold a transaction and the device row lock (select_for_update) while they change the
+index, so two uploads of one device cannot both merge the same neighbours."""
+from datetime import date, datetime, timedelta
+from functools import cache
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Q
+
+from localcloud.models import Event, RecordingDay, Segment, Span
+
+# Segments closer than this count as contiguous: devices cut segments on whole seconds and a
+# one-second rounding gap is not a gap a viewer would see.
+CONTIGUOUS_SLACK = 1
+
+
+@cache
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def zone() -> ZoneInfo:
+    return _zone(settings.LOCALCLOUD_TIME_ZONE)
+
+
+def day_of(epoch: int) -> date:
+    return datetime.fromtimestamp(epoch, zone()).date()
+
+
+def day_bounds(day: date) -> tuple[int, int]:
+    """[start, end) of a local day in Unix seconds (23 or 25 hours long across DST changes)."""
+    start = datetime(day.year, day.month, day.day, tzinfo=zone())
+    following = day + timedelta(days=1)
+    end = datetime(following.year, following.month, following.day, tzinfo=zone())
+    return int(start.timestamp()), int(end.timestamp())
+
+
+def days_touched(start: int, end: int) -> list[date]:
+    """Local days that [start, end) overlaps (the start's day for an instant)."""
+    first, last = day_of(start), day_of(max(start, end - 1))
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def days_add(*, device, channel_id: int, start: int, end: int) -> None:
+    RecordingDay.objects.bulk_create(
+        [RecordingDay(device=device, channel_id=channel_id, day=d) for d in days_touched(start, end)],
+        ignore_conflicts=True,
+    )
+
+
+def span_add(*, device, channel_id: int, start: int, end: int) -> None:
+    """Add [start, end) to the spans, merging with the neighbours on both sides."""
+    touching = list(
+        Span.objects.filter(device=device, channel_id=channel_id,
+                            start_time__lte=end + CONTIGUOUS_SLACK,
+                            end_time__gte=start - CONTIGUOUS_SLACK)
+        .order_by("start_time")
+    )
+    if not touching:
+        Span.objects.create(device=device, channel_id=channel_id, start_time=start, end_time=end)
+        return
+    keep, *merged = touching
+    keep.start_time = min([start] + [s.start_time for s in touching])
+    keep.end_time = max([end] + [s.end_time for s in touching])
+    keep.save(update_fields=["start_time", "end_time"])
+    if merged:
+        Span.objects.filter(pk__in=[s.pk for s in merged]).delete()
+
+
+def spans_rebuild(*, device_id: int, channel_id: int, start: int, end: int) -> None:
+    """Recompute the spans that overlap [start, end] from the segments left there (after
+    segments were deleted). Only the spans touched are rewritten."""
+    spans = list(Span.objects.filter(device_id=device_id, channel_id=channel_id,
+                                     start_time__lte=end, end_time__gte=start))
+    if not spans:
+        return
+    low = min(s.start_time for s in spans)
+    high = max(s.end_time for s in spans)
+    Span.objects.filter(pk__in=[s.pk for s in spans]).delete()
+    rebuilt: list[Span] = []
+    segments = (Segment.objects.filter(device_id=device_id, channel_id=channel_id,
+                                       start_time__gte=low, start_time__lt=high)
+                .order_by("start_time").values_list("start_time", "end_time"))
+    for seg_start, seg_end in segments.iterator(chunk_size=2000):
+        if rebuilt and seg_start <= rebuilt[-1].end_time + CONTIGUOUS_SLACK:
+            rebuilt[-1].end_time = max(rebuilt[-1].end_time, seg_end)
+        else:
+            rebuilt.append(Span(device_id=device_id, channel_id=channel_id,
+                                start_time=seg_start, end_time=seg_end))
+    Span.objects.bulk_create(rebuilt, batch_size=1000)
+
+
+def days_refresh(*, device_id: int, channel_id: int, days: set[date]) -> None:
+    """Drop the days (of `days`) that no longer hold a span or an event."""
+    for day in days:
+        start, end = day_bounds(day)
+        has_span = Span.objects.filter(device_id=device_id, channel_id=channel_id,
+                                       start_time__lt=end, end_time__gt=start).exists()
+        has_event = Event.objects.filter(
+            Q(start_time__gte=start, start_time__lt=end),
+            device_id=device_id, channel_id=channel_id,
+        ).exists()
+        if not (has_span or has_event):
+            RecordingDay.objects.filter(device_id=device_id, channel_id=channel_id,
+                                        day=day).delete()
+
+
+def spans_between(*, device, channel_id: int, start: int, end: int) -> list[tuple[int, int]]:
+    """The recorded time inside [start, end), clipped to it, oldest first."""
+    rows = (Span.objects.filter(device=device, channel_id=channel_id,
+                                start_time__lt=end, end_time__gt=start)
+            .order_by("start_time").values_list("start_time", "end_time"))
+    return [(max(s, start), min(e, end)) for s, e in rows]
+
+
+def segments_delete(segment_rows: list[dict]) -> list[str]:
+    """Delete segment rows (dicts with id, device_id, channel_id, start_time, end_time, path),
+    then repair spans and days around them. Returns the storage names to delete once the
+    transaction has committed (index first, files after: nothing indexed is ever missing)."""
+    if not segment_rows:
+        return []
+    Segment.objects.filter(pk__in=[r["id"] for r in segment_rows]).delete()
+    ranges: dict[tuple[int, int], list[int]] = {}
+    for r in segment_rows:
+        key = (r["device_id"], r["channel_id"])
+        low_high = ranges.setdefault(key, [r["start_time"], r["end_time"]])
+        low_high[0] = min(low_high[0], r["start_time"])
+        low_high[1] = max(low_high[1], r["end_time"])
+    for (device_id, channel_id), (low, high) in ranges.items():
+        spans_rebuild(device_id=device_id, channel_id=channel_id, start=low, end=high)
+        days = set(days_touched(low, high))
+        days_refresh(device_id=device_id, channel_id=channel_id, days=days)
+    return [r["path"] for r in segment_rows]

@@ -1,0 +1,178 @@
+"""Signed media: HLS playlists, MPEG-TS segments, thumbnails, MJPEG and AAC. Every URL carries
+its own signature and expiry (localcloud.signing); anything unsigned, altered or expired is
+refused with 403. Files are served with byte ranges (206) and CORS for the portal's origins."""
+import gzip
+import json
+import re
+from functools import wraps
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.utils.cache import patch_vary_headers
+
+from localcloud import clock, signing
+from localcloud.media import playlists
+from localcloud.models import Device, Event, Segment
+from localcloud.storage import media_open, media_size
+
+MAX_PLAYLIST_SECONDS = 7 * 86400
+CHUNK = 256 * 1024
+_RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def _json_error(status: int, code: str, message: str) -> HttpResponse:
+    return HttpResponse(json.dumps({"error": {"code": code, "message": message}}),
+                        status=status, content_type="application/json")
+
+
+def _cors(request: HttpRequest, response: HttpResponse, *, preflight: bool = False):
+    origin = request.headers.get("Origin")
+    if origin and origin in settings.LOCALCLOUD_CORS_ORIGINS:
+        response["Access-Control-Allow-Origin"] = origin
+        response["Access-Control-Expose-Headers"] = (
+            "Content-Length, Content-Range, Accept-Ranges, Content-Encoding, X-Frame-Rate")
+        if preflight:
+            response["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
+            response["Access-Control-Allow-Headers"] = "Range"
+            response["Access-Control-Max-Age"] = "600"
+    patch_vary_headers(response, ["Origin"])
+    return response
+
+
+def signed_media(view):
+    @wraps(view)
+    def wrapper(request: HttpRequest, **kwargs):
+        if request.method == "OPTIONS":
+            return _cors(request, HttpResponse(status=204), preflight=True)
+        if request.method not in ("GET", "HEAD"):
+            response = _json_error(405, "method_not_allowed", "Media URLs answer GET and HEAD.")
+            response["Allow"] = "GET, HEAD, OPTIONS"
+            return _cors(request, response)
+        try:
+            params = signing.verify(request.path_info, request.META.get("QUERY_STRING", ""))
+        except signing.BadSignature as exc:
+            return _cors(request, _json_error(403, "forbidden", f"Refused: {exc}."))
+        response = view(request, params, **kwargs)
+        if response.status_code < 300:
+            # Private: the URL is a bearer token; caches may keep it only until it expires.
+            ttl = max(0, int(params["_expires"]) - clock.now())
+            response["Cache-Control"] = f"private, max-age={ttl}"
+        return _cors(request, response)
+
+    return wrapper
+
+
+def _serve(request: HttpRequest, name: str, content_type: str) -> HttpResponse:
+    try:
+        size = media_size(name)
+    except (FileNotFoundError, OSError):
+        return _json_error(404, "not_found", "This recording is no longer stored.")
+    start, end, status = 0, size - 1, 200
+    header = request.headers.get("Range")
+    if header:
+        match = _RANGE_RE.match(header.strip())
+        if not match or match.groups() == ("", ""):
+            return _unsatisfiable(size)
+        first, last = match.groups()
+        if first == "":  # the last N bytes
+            start, end = max(0, size - int(last)), size - 1
+        else:
+            start = int(first)
+            end = min(int(last), size - 1) if last else size - 1
+        if start > end or start >= size:
+            return _unsatisfiable(size)
+        status = 206
+    length = end - start + 1
+    if request.method == "HEAD":
+        response = HttpResponse(status=status, content_type=content_type)
+    else:
+        response = StreamingHttpResponse(_chunks(name, start, length), status=status,
+                                         content_type=content_type)
+    response["Content-Length"] = str(length)
+    response["Accept-Ranges"] = "bytes"
+    if status == 206:
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    return response
+
+
+def _unsatisfiable(size: int) -> HttpResponse:
+    response = _json_error(416, "range_not_satisfiable", "The requested byte range is outside "
+                                                         "the file.")
+    response["Content-Range"] = f"bytes */{size}"
+    return response
+
+
+def _chunks(name: str, start: int, length: int):
+    with media_open(name) as handle:
+        handle.seek(start)
+        while length > 0:
+            data = handle.read(min(CHUNK, length))
+            if not data:
+                break
+            length -= len(data)
+            yield data
+
+
+@signed_media
+def playlist(request, params, product_id: str, device_name: str, channel_id: int):
+    try:
+        start = int(params["starttime_epoch"])
+        end = int(params["endtime_epoch"])
+    except (KeyError, ValueError):
+        return _json_error(400, "bad_request",
+                           "starttime_epoch and endtime_epoch must be Unix seconds.")
+    if start > end:
+        return _json_error(400, "bad_request", "starttime_epoch is after endtime_epoch.")
+    if end - start > MAX_PLAYLIST_SECONDS:
+        return _json_error(400, "bad_request", "A playlist covers at most 7 days.")
+    device_id = (Device.objects.filter(product__product_id=product_id, device_name=device_name)
+                 .values_list("pk", flat=True).first())
+    if device_id is None:
+        return _json_error(404, "not_found", "This device does not exist.")
+    text = playlists.render(device_id=device_id, channel_id=channel_id, start=start,
+                            end=max(end, start + 1), expires=int(params["_expires"]))
+    if text is None:
+        return _json_error(404, "not_found", "Nothing was recorded in this time range.")
+    body = text.encode()
+    response = HttpResponse(content_type="application/vnd.apple.mpegurl")
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        # Level 1: a 24 h playlist is ~1 MB of text; speed matters more than the last bytes.
+        body = gzip.compress(body, compresslevel=1, mtime=0)
+        response["Content-Encoding"] = "gzip"
+    patch_vary_headers(response, ["Accept-Encoding"])
+    response.content = b"" if request.method == "HEAD" else body
+    response["Content-Length"] = str(len(body))
+    return response
+
+
+@signed_media
+def segment(request, params, pk: int):
+    path = Segment.objects.filter(pk=pk).values_list("path", flat=True).first()
+    if path is None:
+        return _json_error(404, "not_found", "This segment is no longer stored.")
+    return _serve(request, path, "video/mp2t")
+
+
+def _event_file(request, pk: int, field: str, content_type: str):
+    path = Event.objects.filter(pk=pk).values_list(field, flat=True).first()
+    if not path:
+        return _json_error(404, "not_found", "This event is no longer stored.")
+    return _serve(request, path, content_type)
+
+
+@signed_media
+def thumbnail(request, params, pk: int):
+    return _event_file(request, pk, "thumbnail_path", "image/jpeg")
+
+
+@signed_media
+def mjpeg(request, params, pk: int):
+    response = _event_file(request, pk, "video_path", "video/x-motion-jpeg")
+    if response.status_code < 300 and params.get("fps"):
+        response["X-Frame-Rate"] = params["fps"]
+    return response
+
+
+@signed_media
+def aac(request, params, pk: int):
+    return _event_file(request, pk, "audio_path", "audio/aac")

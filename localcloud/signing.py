@@ -1,0 +1,97 @@
+"""Signed media URLs: HMAC-SHA256 over the URL's path and query, with a key id so signing keys
+rotate without breaking URLs already handed out, and an absolute expiry.
+
+A signed URL is `<path>?<query>&kid=<key id>&expires=<unix s>&sig=<hex>`; the signature covers
+`<path>?<everything before "&sig=">`, so altering any part (the playlist's starttime_epoch and
+endtime_epoch included) or appending to it breaks it. The host is not signed, so the same URL
+works behind a CDN or another public address."""
+import hmac
+from functools import cache
+from urllib.parse import parse_qsl, urlencode
+
+from django.conf import settings
+
+from localcloud import clock
+
+
+class BadSignature(Exception):
+    pass
+
+
+@cache
+def _parse_keys(spec: str) -> tuple[tuple[str, bytes], ...]:
+    keys = []
+    for item in spec.split(","):
+        kid, sep, secret = item.strip().partition(":")
+        if sep and kid and secret:
+            keys.append((kid, secret.encode()))
+    if not keys:
+        raise ValueError("LOCALCLOUD_MEDIA_KEYS holds no kid:secret pair")
+    return tuple(keys)
+
+
+def _keys() -> tuple[tuple[str, bytes], ...]:
+    return _parse_keys(settings.LOCALCLOUD_MEDIA_KEYS)
+
+
+def _mac(secret: bytes, message: str) -> str:
+    return hmac.digest(secret, message.encode(), "sha256").hex()
+
+
+def public_url(path: str) -> str:
+    return settings.LOCALCLOUD_PUBLIC_URL.rstrip("/") + path
+
+
+class Signer:
+    """Signs many URLs with the newest key (a playlist signs thousands of segment URLs)."""
+
+    def __init__(self, expires: int):
+        self.kid, self.secret = _keys()[0]
+        self.expires = int(expires)
+
+    def sign(self, path: str, query: str = "") -> str:
+        """`path?query&kid=..&expires=..&sig=..` (relative; see public_url)."""
+        prefix = (query + "&" if query else "") + f"kid={self.kid}&expires={self.expires}"
+        return f"{path}?{prefix}&sig={_mac(self.secret, f'{path}?{prefix}')}"
+
+
+def signed_url(path: str, params: dict | None = None, *, expires: int) -> str:
+    return public_url(Signer(expires).sign(path, urlencode(params or {})))
+
+
+def verify(path: str, raw_query: str) -> dict[str, str]:
+    """Check a signed URL's path and raw query string; return its parameters (without kid,
+    expires, sig). Raises BadSignature for anything unsigned, altered, unknown-key or expired."""
+    prefix, sep, sig = raw_query.rpartition("&sig=")
+    if not sep or not sig:
+        raise BadSignature("the address is not signed")
+    try:
+        pairs = parse_qsl(prefix, keep_blank_values=True, strict_parsing=True)
+    except ValueError as exc:
+        raise BadSignature("the address is malformed") from exc
+    params = dict(pairs)
+    if len(params) != len(pairs):
+        raise BadSignature("the address repeats a parameter")
+    secret = dict(_keys()).get(params.pop("kid", ""))
+    if secret is None:
+        raise BadSignature("the address was signed with an unknown key")
+    # Constant-time comparison: a byte-by-byte compare would leak how much of a guess is right.
+    if not hmac.compare_digest(_mac(secret, f"{path}?{prefix}"), sig):
+        raise BadSignature("the signature does not match the address")
+    try:
+        expires = int(params.pop("expires", ""))
+    except ValueError as exc:
+        raise BadSignature("the address has no expiry") from exc
+    if clock.now() > expires:
+        raise BadSignature("the address has expired")
+    params["_expires"] = str(expires)
+    return params
+
+
+def signed_append(url: str, *, expires: int) -> str:
+    """Sign an absolute URL of ours (GenerateSignedVideoURL): the URL as given plus kid,
+    expires and sig. The caller has checked that it starts with LOCALCLOUD_PUBLIC_URL."""
+    base = settings.LOCALCLOUD_PUBLIC_URL.rstrip("/")
+    rest = url[len(base):]
+    path, _, query = rest.partition("?")
+    return base + Signer(expires).sign(path, query)

@@ -1,0 +1,62 @@
+"""Where localcloud keeps media (segments, thumbnails, MJPEG, AAC): Django's storage API, local
+disk under LOCALCLOUD_MEDIA_ROOT by default, S3-compatible object storage when configured
+(STORAGES["localcloud"], or the site's S3 bucket under the prefix "localcloud/").
+
+Writes are atomic: on disk a file is written under a temporary name in the same directory and
+renamed into place (rename is atomic on POSIX), so a reader never sees half a file; an S3 PUT
+is atomic by nature. Names are derived from content, so writing the same bytes twice is a no-op."""
+import contextlib
+import os
+import tempfile
+from functools import cache
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import FileSystemStorage, Storage, storages
+
+
+@cache
+def media_storage() -> Storage:
+    if "localcloud" in settings.STORAGES:
+        return storages["localcloud"]
+    default = settings.STORAGES.get("default", {}).get("BACKEND", "")
+    if default.startswith("storages.backends.s3"):
+        from storages.backends.s3 import S3Storage
+
+        return S3Storage(location="localcloud", file_overwrite=True)
+    return FileSystemStorage(location=str(settings.LOCALCLOUD_MEDIA_ROOT))
+
+
+def media_write(name: str, data: bytes) -> None:
+    """Store `data` under `name`, atomically, replacing whatever was there."""
+    storage = media_storage()
+    if isinstance(storage, FileSystemStorage):
+        path = storage.path(name)
+        directory = os.path.dirname(path)
+        os.makedirs(directory, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".partial-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        return
+    # Object stores: one PUT, visible whole or not at all; file_overwrite keeps the name.
+    storage.save(name, ContentFile(data))
+
+
+def media_delete(name: str) -> None:
+    if name:
+        media_storage().delete(name)
+
+
+def media_open(name: str):
+    return media_storage().open(name, "rb")
+
+
+def media_size(name: str) -> int:
+    return media_storage().size(name)
