@@ -140,6 +140,11 @@ CELERY_BEAT_SCHEDULE["packages-auto-renew"] = {
 CELERY_BEAT_SCHEDULE["packages-expiry-digest"] = {
     "task": "devices.packages.expiry_digest", "schedule": 24 * 60 * 60,
 }
+# localcloud retention: media older than its package's retention days, in bounded batches.
+CELERY_BEAT_SCHEDULE["localcloud-retention"] = {
+    "task": "localcloud.retention_purge",
+    "schedule": env_int("LOCALCLOUD_RETENTION_INTERVAL", 10 * 60),
+}
 # How long a worker holds an order it submits before another run may take it over.
 PACKAGES_SUBMIT_LEASE_SECONDS = env_int("PACKAGES_SUBMIT_LEASE_SECONDS", 30)
 
