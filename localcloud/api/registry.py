@@ -4,7 +4,7 @@ Tencent does and refuses parameters the action does not know."""
 from collections.abc import Callable
 from typing import Any
 
-from localcloud.api.errors import CloudError, invalid, missing
+from localcloud.api.errors import CloudError, invalid, invalid_value, missing
 
 ACTIONS: dict[str, Callable[["Params"], dict[str, Any]]] = {}
 
@@ -54,13 +54,18 @@ class Params:
         if value is default and default is not _MISSING:
             return value
         # JSON has one number type: accept 5 and 5.0 but not 5.5, "5" or true.
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+        if (isinstance(value, bool) or not isinstance(value, (int, float))
+                or (isinstance(value, float) and not value.is_integer())):
             raise invalid(name, "must be an integer")
+        # Beyond 64 bits no column can hold it; say so instead of failing in the database.
+        if not -(2**63) <= value < 2**63:
+            raise invalid_value(name, "is out of range")
         value = int(value)
+        # Right type, value out of range: Tencent answers InvalidParameterValue.
         if min_value is not None and value < min_value:
-            raise invalid(name, f"must be at least {min_value}")
+            raise invalid_value(name, f"must be at least {min_value}")
         if max_value is not None and value > max_value:
-            raise invalid(name, f"must be at most {max_value}")
+            raise invalid_value(name, f"must be at most {max_value}")
         return value
 
     def str_list(self, name: str, default=_MISSING, *, max_items: int = 100) -> list[str]:

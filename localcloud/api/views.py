@@ -21,13 +21,17 @@ logger = logging.getLogger(__name__)
 API_VERSION = "2021-11-25"
 
 
+_PLUMBING = {"auth", "errors", "faults", "registry", "urls", "views"}
+
+
 def _load_actions() -> None:
     """Import every module of localcloud.api so their @action handlers register (products,
     packages, recordings, ... — a new module needs no wiring)."""
     import localcloud.api as package
 
     for module in pkgutil.iter_modules(package.__path__):
-        importlib.import_module(f"{package.__name__}.{module.name}")
+        if module.name not in _PLUMBING:
+            importlib.import_module(f"{package.__name__}.{module.name}")
 
 
 _load_actions()

@@ -42,4 +42,4 @@ class Command(BaseCommand):
                           f"({workers} workers × {threads} threads)")
         self.stdout.flush()
         sys.stdout.flush()
-        os.execve(sys.executable, argv, env)
+        os.execve(sys.executable, argv, env)  # noqa: S606 (fixed argv, no shell)
