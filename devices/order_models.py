@@ -1,5 +1,6 @@
 """Package catalog prices, orders and purchases (owned by the packages feature)."""
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -149,6 +150,10 @@ class Order(models.Model):
 
     def __str__(self) -> str:
         return f"{self.package_id} → {self.device} ({self.order_id})"
+
+    @property
+    def price(self) -> Decimal | None:
+        return Decimal(self.price_cents) / 100 if self.price_cents is not None else None
 
     @property
     def is_open(self) -> bool:

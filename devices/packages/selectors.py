@@ -1,5 +1,6 @@
 """Reads for the packages feature: prices, selections of devices, orders, renewals, spend."""
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.db.models import Count, DateTimeField, Max, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, Greatest, TruncMonth
@@ -21,34 +22,20 @@ def devices_by_ids(*, tenant, ids) -> QuerySet[Device]:
     return Device.objects.filter(tenant=tenant, pk__in=list(ids)).select_related("product")
 
 
-def devices_for_filter(*, tenant, user, role, querystring: str) -> QuerySet[Device]:
-    """The devices the fleet page shows for its querystring. Uses the fleet's own selector when
-    it offers one, so "all matching the filter" means exactly what the fleet page listed."""
-    params = QueryDict(querystring or "")
-    try:
-        from devices import selectors as fleet_selectors
+class BadFilter(ValueError):
+    """The fleet querystring does not describe a selection; the message says why."""
 
-        fleet_filter = getattr(fleet_selectors, "device_list_filtered", None)
-    except ImportError:  # pragma: no cover
-        fleet_filter = None
-    if fleet_filter is not None:
-        try:
-            return fleet_filter(tenant=tenant, user=user, role=role, params=params)
-        except TypeError:
-            pass  # a different signature: fall back to the common filters below
-    qs = Device.objects.filter(tenant=tenant).select_related("product")
-    if q := params.get("q", "").strip():
-        qs = qs.filter(Q(name__icontains=q) | Q(nickname__icontains=q))
-    if product := params.get("product", "").strip():
-        qs = qs.filter(Q(product__product_id=product) | Q(product__pk=int(product))
-                       if product.isdigit() else Q(product__product_id=product))
-    if state := params.get("package_state", params.get("package", "")).strip():
-        qs = qs.filter(package_state=state)
-    if tag := params.get("tag", "").strip().lower():
-        qs = qs.filter(tag_index__contains=f",{tag},")
-    if (online := params.get("online", "")) in ("0", "1"):
-        qs = qs.filter(online=int(online))
-    return qs
+
+def devices_for_filter(*, tenant, user, role, querystring: str) -> QuerySet[Device]:
+    """The devices the fleet page lists for its querystring, with the fleet's own form and
+    selector, so "all matching the filter" means exactly what the fleet page showed."""
+    from devices.forms import FleetFilterForm
+    from devices.selectors import device_list
+
+    form = FleetFilterForm(QueryDict(querystring or ""), tenant=tenant)
+    if not form.is_valid():
+        raise BadFilter(form.error_text() if hasattr(form, "error_text") else str(form.errors))
+    return device_list(tenant=tenant, user=user, role=role, filters=form.filters())
 
 
 def purchase_get(*, tenant, pk) -> Purchase:
@@ -151,4 +138,5 @@ def spend_by_month(*, tenant, since) -> list[dict]:
             .values("month", "package_id", "currency")
             .annotate(total=Sum("price_cents"), count=Count("id"))
             .order_by("-month", "package_id"))
-    return [dict(r, package_name=catalog.package_name(r["package_id"])) for r in rows]
+    return [dict(r, package_name=catalog.package_name(r["package_id"]),
+                 amount=Decimal(r["total"]) / 100) for r in rows]

@@ -4,6 +4,7 @@ import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -122,6 +123,14 @@ class PurchaseReview:
     @property
     def total_cents(self) -> int | None:
         return self.price.price_cents * len(self.eligible_ids) if self.price else None
+
+    @property
+    def total(self) -> Decimal | None:
+        return Decimal(self.total_cents) / 100 if self.price else None
+
+    @property
+    def unit_price(self) -> Decimal | None:
+        return Decimal(self.price.price_cents) / 100 if self.price else None
 
 
 def _describe(package: catalog.Package) -> str:
