@@ -1,0 +1,86 @@
+"""The per-tenant, per-action token bucket: on Redis (Lua, shared by every process) and on the
+local-memory cache (the embedded default)."""
+import uuid
+
+import pytest
+from django.core.cache import caches
+from django.test import override_settings
+
+from portal.iotvideo import ratelimit
+from portal.iotvideo.ratelimit import BACKGROUND, INTERACTIVE, Limit, TokenBucket
+
+REDIS_URL = "redis://127.0.0.1:6379/3"
+
+
+def _redis_available() -> bool:
+    try:
+        import redis
+
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.5).ping()
+        return True
+    except Exception:
+        return False
+
+
+BACKENDS = {
+    "locmem": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+               "LOCATION": "ratelimit-test"},
+    "redis": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
+}
+
+
+@pytest.fixture(params=["locmem", "redis"])
+def bucket(request):
+    if request.param == "redis" and not _redis_available():
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    with override_settings(CACHES={"default": BACKENDS["locmem"], "rl": BACKENDS[request.param]}):
+        b = TokenBucket("rl")
+        assert b.uses_redis == (request.param == "redis")
+        yield b
+        caches["rl"].close()
+
+
+def _grants(bucket, key, limit, priority, n):
+    return sum(1 for _ in range(n) if bucket.take(key, limit, priority) == 0)
+
+
+def test_a_burst_beyond_the_limit_is_held_back(bucket):
+    limit = Limit(rate=5, burst=5, background_reserve=0.4)
+    key = uuid.uuid4().hex
+    granted = _grants(bucket, key, limit, INTERACTIVE, 20)
+    # Never more than the bucket (and a refill of at most one token while the loop runs).
+    assert 5 <= granted <= 6
+    assert bucket.take(key, limit, INTERACTIVE) > 0  # and it says how long to wait
+
+
+def test_background_work_leaves_a_reserve_for_pages(bucket):
+    limit = Limit(rate=5, burst=5, background_reserve=0.4)
+    key = uuid.uuid4().hex
+    background = _grants(bucket, key, limit, BACKGROUND, 20)
+    interactive = _grants(bucket, key, limit, INTERACTIVE, 20)
+    assert background <= 4  # only 60 % of the bucket
+    assert interactive >= 1  # a page still gets through while a bulk job is saturating
+
+
+def test_tenants_and_actions_have_separate_buckets(bucket):
+    limit = Limit(rate=2, burst=2, background_reserve=0)
+    a, b = uuid.uuid4().hex, uuid.uuid4().hex
+    _grants(bucket, a, limit, INTERACTIVE, 10)
+    assert bucket.take(b, limit, INTERACTIVE) == 0
+
+
+def test_acquire_waits_for_a_token_then_gives_up_with_a_bound(settings):
+    settings.IOTVIDEO_RATE_PER_SECOND = 2
+    settings.IOTVIDEO_RATE_BURST = 2
+    slept = []
+    tenant_id = int(uuid.uuid4().int % 10**9)
+    for _ in range(2):
+        ratelimit.acquire(tenant_id=tenant_id, action="X", priority=INTERACTIVE, max_wait=0)
+    with pytest.raises(ratelimit.RateLimited):
+        ratelimit.acquire(tenant_id=tenant_id, action="X", priority=INTERACTIVE, max_wait=0,
+                          sleep=slept.append)
+    assert slept == []  # max_wait 0: refused at once, no sleeping
+    # With time to wait it sleeps (here: pretends to) and then gets its token.
+    waited = ratelimit.acquire(tenant_id=tenant_id, action="X", priority=INTERACTIVE,
+                               max_wait=5, sleep=lambda s: __import__("time").sleep(s))
+    assert 0 < waited <= 1.2
