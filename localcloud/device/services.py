@@ -17,6 +17,8 @@ from localcloud.storage import media_delete, media_write
 MAX_SEGMENT_SECONDS = 60
 MAX_PICTURE_EVENT_SECONDS = 10
 DURATION_SLACK_MS = 1000
+# Device clocks drift; as for request timestamps, allow five minutes.
+MAX_FUTURE_SECONDS = 300
 CS_TYPE_FULL_TIME = 1
 EVENT_ID_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 MAX_DATA_CHARS = 1024
@@ -68,6 +70,8 @@ def check_channel(device: Device, channel_id: int) -> None:
 def check_times(start: int, end: int, *, max_seconds: int, what: str) -> None:
     if start <= 0 or end <= start:
         raise bad_request("end_time must be after start_time (both Unix seconds).")
+    if end > clock.now() + MAX_FUTURE_SECONDS:
+        raise bad_request("The recording's times lie in the future; check the device's clock.")
     if end - start > max_seconds:
         raise DeviceApiError(422, "too_long",
                              f"A {what} may last at most {max_seconds} s; this one lasts "
