@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our static files (works offline)
     "django_htmx",
     "axes",
     "portal",
@@ -128,6 +129,14 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}
+# Fleet mirror (devices): sync every tenant's products and devices from the cloud.
+CELERY_BEAT_SCHEDULE["devices-sync-all"] = {
+    "task": "devices.tasks.sync_all_tenants",
+    "schedule": env_int("DEVICES_SYNC_INTERVAL", 15 * 60),
+}
+# A device's package is re-read by the sync when older than this (or new, or past expiry).
+DEVICES_PACKAGE_REFRESH_SECONDS = env_int("DEVICES_PACKAGE_REFRESH_SECONDS", 6 * 60 * 60)
+DEVICES_SYNC_THREADS = env_int("DEVICES_SYNC_THREADS", 4)
 # Packages (devices.packages): orders checked against the cloud (lost tasks queued again),
 # auto-renewal and the staff's expiry email once a day.
 CELERY_BEAT_SCHEDULE["packages-reconcile"] = {
@@ -261,6 +270,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
+        "devices.api.authentication.ApiKeyAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
@@ -270,6 +280,9 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "IoT Video cloud-storage portal API",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- localcloud (the embedded cloud; its own settings, read only by localcloud) --------------

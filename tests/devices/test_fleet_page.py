@@ -1,0 +1,148 @@
+"""The fleet page: who sees which devices, filters, search, sort, keyset pages, htmx."""
+import pytest
+from django.urls import reverse
+
+from tests.devices.test_fleet_support import fleet, grant, make_device  # noqa: F401
+
+URL = "/devices/"
+
+
+def names(response):
+    return [d.name for d in response.context["page"].items]
+
+
+def test_admin_sees_all_devices_of_the_tenant_only(client_for, admin_user, fleet):
+    response = client_for(admin_user).get(URL)
+    assert response.status_code == 200
+    assert names(response) == ["alpha", "bravo", "charlie"]
+    assert b"foreign1" not in response.content
+    assert reverse("devices:fleet") == URL
+
+
+def test_staff_sees_all_devices(client_for, staff_user, fleet):
+    assert names(client_for(staff_user).get(URL)) == ["alpha", "bravo", "charlie"]
+
+
+def test_viewer_sees_only_granted_devices(client_for, viewer_user, fleet):
+    grant(fleet["b"], viewer_user)
+    response = client_for(viewer_user).get(URL)
+    assert names(response) == ["bravo"]
+    assert b"Bulk action" not in response.content
+
+
+def test_foreign_admin_sees_none_of_our_devices(client_for, foreign_admin, fleet):
+    assert names(client_for(foreign_admin).get(URL)) == ["foreign1"]
+
+
+def test_anonymous_is_sent_to_login(client, fleet):
+    assert client.get(URL).status_code == 302
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("q=front", ["alpha"]),
+    ("q=GARDEN", ["alpha", "bravo"]),
+    ("tag=vip", ["alpha"]),
+    ("online=online", ["alpha"]),
+    ("online=offline", ["bravo", "charlie"]),
+    ("kind=picture", ["charlie"]),
+    ("package=active", ["charlie"]),
+    ("package=none", ["alpha", "bravo"]),
+    ("sort=-name", ["charlie", "bravo", "alpha"]),
+])
+def test_filters_search_and_sort(client_for, admin_user, fleet, query, expected):
+    response = client_for(admin_user).get(f"{URL}?{query}")
+    assert response.status_code == 200
+    assert names(response) == expected
+
+
+def test_product_and_owner_filters(client_for, admin_user, fleet):
+    c = client_for(admin_user)
+    assert names(c.get(f"{URL}?product={fleet['locks'].pk}")) == ["charlie"]
+    fleet["a"].owner = admin_user
+    fleet["a"].save()
+    assert names(c.get(f"{URL}?owner={admin_user.pk}")) == ["alpha"]
+    assert names(c.get(f"{URL}?owner=none")) == ["bravo", "charlie"]
+
+
+@pytest.mark.parametrize("query", ["online=maybe", "package=soon", "product=999999",
+                                   "product=abc", "sort=password", "size=7", "days=-3",
+                                   "cursor=%%%", "owner=123456"])
+def test_nonsense_filter_values_are_a_400_with_a_message(client_for, admin_user, fleet, query):
+    response = client_for(admin_user).get(f"{URL}?{query}")
+    assert response.status_code == 400
+    assert b'role="alert"' in response.content
+
+
+def test_foreign_product_is_not_a_valid_filter(client_for, admin_user, fleet):
+    foreign_product = fleet["foreign"].product_id
+    assert client_for(admin_user).get(f"{URL}?product={foreign_product}").status_code == 400
+
+
+def test_keyset_pages_walk_the_whole_fleet_in_order(client_for, admin_user, tenant, fleet):
+    for i in range(7):
+        make_device(tenant, fleet["cams"], name=f"zulu{i}")
+    c = client_for(admin_user)
+    seen, url = [], f"{URL}?size=25&sort=-last_seen"
+    response = c.get(f"{URL}?size=25")
+    assert response.context["next_url"] is None
+    # A page size below the total: follow the next links.
+    from devices import selectors
+    qs = selectors.device_list(tenant=tenant, user=admin_user, role="admin", filters={"removed": False})
+    cursor, pages = "", 0
+    while True:
+        page = selectors.device_page(qs, sort="name", cursor=cursor, size=3)
+        seen += [d.name for d in page.items]
+        pages += 1
+        if not page.next_cursor:
+            break
+        cursor = page.next_cursor
+    assert seen == sorted(seen) and len(seen) == 10 and pages == 4
+    assert c.get(url).status_code == 200
+
+
+def test_nullable_sort_lists_devices_without_a_value_last(tenant, admin_user, fleet):
+    from django.utils import timezone
+
+    from devices import selectors
+    fleet["b"].last_seen_at = timezone.now()
+    fleet["b"].save()
+    qs = selectors.device_list(tenant=tenant, user=admin_user, role="admin", filters={"removed": False})
+    for sort in ("last_seen", "-last_seen"):
+        seen, cursor = [], ""
+        while True:
+            page = selectors.device_page(qs, sort=sort, cursor=cursor, size=1)
+            seen += [d.name for d in page.items]
+            if not page.next_cursor:
+                break
+            cursor = page.next_cursor
+        assert seen[0] == "bravo" and sorted(seen) == ["alpha", "bravo", "charlie"]
+
+
+def test_htmx_request_gets_only_the_results_partial(client_for, admin_user, fleet):
+    response = client_for(admin_user).get(f"{URL}?q=alpha", headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert b'id="results"' in response.content
+    assert b"<html" not in response.content
+    assert b"alpha" in response.content
+
+
+def test_page_works_without_javascript_links_carry_the_filter(client_for, admin_user, tenant, fleet):
+    for i in range(60):
+        make_device(tenant, fleet["cams"], name=f"x{i:03d}")
+    response = client_for(admin_user).get(f"{URL}?q=x&size=25")
+    assert response.status_code == 200
+    next_url = response.context["next_url"]
+    assert "q=x" in next_url and "cursor=" in next_url
+    assert f'href="{next_url}"'.replace("&", "&amp;").encode() in response.content
+    second = client_for(admin_user).get(f"{URL}{next_url}")
+    assert names(second)[0] == "x025"
+
+
+def test_fleet_page_query_count_does_not_grow_with_rows(client_for, admin_user, tenant, fleet,
+                                                        django_assert_max_num_queries):
+    for i in range(80):
+        make_device(tenant, fleet["cams"], name=f"n{i:03d}", owner=admin_user, tags=["t"])
+    c = client_for(admin_user)
+    with django_assert_max_num_queries(14):
+        response = c.get(f"{URL}?size=100")
+    assert len(response.context["page"].items) == 83
