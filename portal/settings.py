@@ -156,6 +156,9 @@ CELERY_BEAT_SCHEDULE["localcloud-retention"] = {
 }
 # How long a worker holds an order it submits before another run may take it over.
 PACKAGES_SUBMIT_LEASE_SECONDS = env_int("PACKAGES_SUBMIT_LEASE_SECONDS", 30)
+# The queue order submissions go to: give it its own workers so a bulk purchase does not hold
+# up other tasks (start them with `celery -A portal worker -Q <name>`).
+PACKAGES_QUEUE = env_str("PACKAGES_QUEUE", "celery")
 
 # --- Media and static -----------------------------------------------------------------------
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
