@@ -112,12 +112,13 @@ else:
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (_broker_dir / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 CELERY_RESULT_BACKEND = None
@@ -137,6 +138,7 @@ CELERY_BEAT_SCHEDULE["devices-sync-all"] = {
 # A device's package is re-read by the sync when older than this (or new, or past expiry).
 DEVICES_PACKAGE_REFRESH_SECONDS = env_int("DEVICES_PACKAGE_REFRESH_SECONDS", 6 * 60 * 60)
 DEVICES_SYNC_THREADS = env_int("DEVICES_SYNC_THREADS", 4)
+DEVICES_QUEUE = env_str("DEVICES_QUEUE", "celery")  # the Celery queue of the fleet tasks
 # Packages (devices.packages): orders checked against the cloud (lost tasks queued again),
 # auto-renewal and the staff's expiry email once a day.
 CELERY_BEAT_SCHEDULE["packages-reconcile"] = {
