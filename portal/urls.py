@@ -18,6 +18,8 @@ urlpatterns = [
     path("settings/", include("portal.urls_settings")),
     path("settings/cloud/", include("portal.iotvideo.urls")),
     path("audit/", views_audit.audit_log, name="audit_log"),
+    path("cameras/", include("playback.urls")),
+    path("s/", include("playback.urls_share")),
     path("devices/", include("devices.urls")),
     path("api/v1/", include("devices.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
