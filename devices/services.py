@@ -89,7 +89,7 @@ def sync_run_request(*, tenant: Tenant, actor=None) -> tuple[SyncRun, bool]:
             return running, False
         run = SyncRun.objects.create(tenant=tenant, started_by=actor if actor and actor.is_authenticated else None)
         run_id = run.pk
-        transaction.on_commit(lambda: tasks.tenant_sync.delay(run_id))
+        transaction.on_commit(lambda: tasks.tenant_sync.apply_async((run_id,), queue=settings.DEVICES_QUEUE))
     return run, True
 
 
@@ -130,7 +130,8 @@ def sync_run_execute(*, run_id: int) -> SyncRun | None:
     from devices import tasks
 
     tenant_id = run.tenant_id
-    transaction.on_commit(lambda: tasks.tenant_packages_refresh.delay(tenant_id))
+    transaction.on_commit(lambda: tasks.tenant_packages_refresh.apply_async(
+        (tenant_id,), queue=settings.DEVICES_QUEUE))
     return run
 
 

@@ -1,5 +1,6 @@
 """Celery tasks of the fleet: thin wrappers that take ids and call devices.services."""
 from celery import shared_task
+from django.conf import settings
 
 from devices import services
 from devices.models import SyncRun
@@ -24,7 +25,7 @@ def tenant_packages_refresh(tenant_id: int) -> None:
         return
     read, remaining, _failures = services.tenant_packages_refresh(tenant=tenant)
     if remaining and read:
-        tenant_packages_refresh.delay(tenant_id)
+        tenant_packages_refresh.apply_async((tenant_id,), queue=settings.DEVICES_QUEUE)
 
 
 @shared_task(ignore_result=True)
