@@ -142,3 +142,17 @@ def test_a_foreign_admin_sees_and_changes_only_their_own(client_for, foreign_adm
 def test_anonymous_is_sent_to_login(client):
     response = client.get(URL)
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+@pytest.mark.django_db
+def test_the_django_admin_never_shows_the_key_either(client, tenant):
+    from tests.factories import UserFactory
+    connection = CloudConnectionFactory(tenant=tenant, secret=SECRET)
+    superuser = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(superuser)
+    for url in ("/django-admin/portal/cloudconnection/",
+                f"/django-admin/portal/cloudconnection/{connection.pk}/change/"):
+        response = client.get(url)
+        assert response.status_code == 200
+        body = response.content.decode()
+        assert SECRET not in body and connection.secret_key_encrypted not in body
