@@ -25,10 +25,9 @@ def retention_purge_batch(*, now: int, batch_size: int) -> int:
             from localcloud.api.recordings import events_delete
 
             events_delete(events)
-    # Files after the commit: a crash in between leaves an unindexed file, never an index row
-    # pointing at nothing.
-    for name in names:
-        media_delete(name)
+        # Files after the commit: a crash in between leaves an unindexed file, never an index
+        # row pointing at nothing.
+        transaction.on_commit(lambda: [media_delete(name) for name in names])
     return len(segment_rows) + len(events)
 
 

@@ -183,6 +183,10 @@ def segment_upload(*, device: Device, channel_id: int, start: int, end: int, bod
     try:
         with transaction.atomic():
             _locked(device)
+            # Under the lock, a repeat that raced in since the first look is still a repeat.
+            repeat = _same_segment(device, channel_id, start, sha)
+            if repeat:
+                return repeat
             if Segment.objects.filter(device=device, channel_id=channel_id,
                                       start_time__lt=end, end_time__gt=start).exists():
                 raise DeviceApiError(409, "conflict",
