@@ -511,9 +511,19 @@ class Cloud:
         missing = [n for n in names if n not in out]
         for i in range(0, len(missing), THUMBNAIL_BATCH):
             chunk = missing[i:i + THUMBNAIL_BATCH]
-            r = self._call("DescribeCloudStorageThumbnailList", {
-                "ProductId": product_id, "DeviceName": device_name, "ThumbnailList": chunk,
-            })
+            try:
+                r = self._call("DescribeCloudStorageThumbnailList", {
+                    "ProductId": product_id, "DeviceName": device_name, "ThumbnailList": chunk,
+                })
+            except errors.NotFound:
+                # One unknown name fails the whole batch (an event deleted since the list was
+                # read). Rare: ask one by one and leave out the ones that are gone.
+                for name in chunk:
+                    try:
+                        out[name] = self.describe_thumbnail(product_id, device_name, name)
+                    except errors.NotFound:
+                        continue
+                continue
             # The answer lists the addresses in the order of the request.
             for name, signed in zip(chunk, convert.thumbnail_list(r), strict=False):
                 out[name] = signed

@@ -1,4 +1,5 @@
 """Fixtures for the cloud client's tests: tenants connected to the live localcloud."""
+import json
 import uuid
 
 import pytest
@@ -41,15 +42,15 @@ def fast_retries(settings):
 def device(sdk_client):
     """A fresh product with one device in the session's localcloud: (product_id, device_name)."""
     req = models.CreateProductRequest()
-    req.from_json_string(
-        '{"ProductName": "cam-%s", "DeviceType": 1, "ProductVaildYears": 1, '
-        '"Features": ["Video"], "ChipOs": "linux", "ChipManufactureId": "ti", '
-        '"ChipId": "x1", "ProductDescription": ""}' % uuid.uuid4().hex[:6])
+    req.from_json_string(json.dumps({
+        "ProductName": f"cam-{uuid.uuid4().hex[:6]}", "DeviceType": 1, "ProductVaildYears": 1,
+        "Features": ["Video"], "ChipOs": "linux", "ChipManufactureId": "ti", "ChipId": "x1",
+        "ProductDescription": ""}))
     product_id = sdk_client.CreateProduct(req).Data.ProductId
     batch = models.CreateBatchRequest()
-    batch.from_json_string('{"ProductId": "%s", "DevNum": 1, "DevPre": "dev"}' % product_id)
+    batch.from_json_string(json.dumps({"ProductId": product_id, "DevNum": 1, "DevPre": "dev"}))
     sdk_client.CreateBatch(batch)
     devices = models.DescribeDevicesRequest()
-    devices.from_json_string('{"ProductId": "%s", "Offset": 0, "Limit": 10}' % product_id)
+    devices.from_json_string(json.dumps({"ProductId": product_id, "Offset": 0, "Limit": 10}))
     name = sdk_client.DescribeDevices(devices).Devices[0].DeviceName
     return product_id, name

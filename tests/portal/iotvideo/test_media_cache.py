@@ -76,3 +76,14 @@ def test_picture_stream_addresses_are_reused_until_shortly_before_expiry(
     assert first.expires_at is not None
     assert first.expires_at > dt.datetime.now(tz=dt.UTC) + dt.timedelta(minutes=50)
     assert sent(cloud_tenant, "DescribeCloudStorageStreamData") == 1
+
+
+def test_a_thumbnail_deleted_meanwhile_is_left_out_not_breaking_the_gallery(
+        cloud_tenant, localcloud):
+    cloud = cloud_for(cloud_tenant)
+    product_id, name, events = _camera_with_events(cloud, localcloud, mode="event")
+    names = [e.thumbnail for e in events]
+
+    urls = cloud.describe_thumbnails(product_id, name, [*names, "gone.jpg"])
+
+    assert list(urls) == names
