@@ -5,10 +5,9 @@ import os
 import pytest
 import time_machine
 
-from localcloud import storage
+from localcloud import storage, tasks
 from localcloud.device import services
 from localcloud.models import Device, Event, Package, Product, RecordingDay, Segment, Span
-from localcloud import tasks
 from localcloud.tasks import retention_purge_task
 from tests.localcloud import media_factory as media
 
