@@ -139,9 +139,9 @@ def test_expired_events_go_with_thumbnail_video_and_audio(media_root,
                                       audio=media.aac(2), thumbnail=None)
     assert len(_files(media_root)) == 3
     assert RecordingDay.objects.count() == 1
-    with time_machine.travel(T0 + 2 + 7 * DAY, tick=False):
-        with django_capture_on_commit_callbacks(execute=True):
-            retention_purge_task.apply()
+    with (time_machine.travel(T0 + 2 + 7 * DAY, tick=False),
+          django_capture_on_commit_callbacks(execute=True)):
+        retention_purge_task.apply()
     assert (Event.objects.count(), RecordingDay.objects.count()) == (0, 0)
     assert _files(media_root) == []
 
