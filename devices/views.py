@@ -246,7 +246,7 @@ def _cloud_view(device: Device):
     the cloud; a cloud error becomes a message on the page, not an error page."""
     from devices.services import _cloud
 
-    data = {"packages": None, "events": None, "thumbnails": {}, "error": ""}
+    data = {"packages": None, "events": None, "error": ""}
     try:
         cloud = _cloud(device.tenant)
         data["packages"] = sorted(
@@ -254,12 +254,11 @@ def _cloud_view(device: Device):
             key=lambda p: (-p.status, p.expires_at or timezone.now()))
         page = cloud.describe_cloud_storage_events(device.product.product_id, device.name,
                                                    size=10)
-        data["events"] = page.events
         names = [e.thumbnail for e in page.events if e.thumbnail]
-        if names:
-            data["thumbnails"] = {k: v.url for k, v in
-                                  cloud.describe_thumbnails(device.product.product_id, device.name,
-                                                            names).items()}
+        signed = (cloud.describe_thumbnails(device.product.product_id, device.name, names)
+                  if names else {})
+        data["events"] = [(e, signed[e.thumbnail].url if e.thumbnail in signed else "")
+                          for e in page.events]
     except cloud_errors.CloudError as exc:
         data["error"] = exc.message
     return data
