@@ -269,8 +269,9 @@ def purchase_direct(*, tenant, user, package_id: str, start_mode: str, device_id
 def orders_enqueue(*, order_pks) -> None:
     from devices.packages.tasks import order_submit
 
+    queue = getattr(settings, "PACKAGES_QUEUE", None) or None
     for pk in order_pks:
-        order_submit.delay(pk)
+        order_submit.apply_async(args=[pk], queue=queue)
 
 
 # --- submitting an order exactly once ----------------------------------------------------------

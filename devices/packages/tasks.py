@@ -5,6 +5,7 @@ import random
 
 from celery import shared_task
 from celery.signals import worker_ready
+from django.conf import settings
 
 from devices.order_models import Order
 from devices.packages import services
@@ -86,5 +87,6 @@ def _resume_after_restart(sender=None, **kwargs):
     # messages may be gone with it), once more when the dead worker's leases have run out.
     if not Order.objects.filter(state__in=["pending", "submitting"]).exists():
         return
-    orders_resume_stale.apply_async()
-    orders_resume_stale.apply_async(countdown=services.lease_seconds() + 2)
+    queue = getattr(settings, "PACKAGES_QUEUE", None) or None
+    orders_resume_stale.apply_async(queue=queue)
+    orders_resume_stale.apply_async(countdown=services.lease_seconds() + 2, queue=queue)

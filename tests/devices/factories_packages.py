@@ -1,15 +1,26 @@
 """Setup for the packages tests: a tenant wired to the live localcloud, devices made in the
 cloud (CreateProduct / CreateBatch through the official SDK) and mirrored as Device rows, and
 what the cloud holds for an order (read back through the SDK)."""
+import contextlib
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 import uuid
+from urllib.parse import quote
 
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection, connections
 from tencentcloud.iotvideo.v20211125 import models as sdk
 
 from devices.models import Device, Product, StreamKind
 from devices.order_models import PackagePrice
 from portal.models import CloudConnection
 from tests.factories import CloudConnectionFactory
+from tests.utils import subprocess_env
 
 
 def connect(tenant, localcloud) -> CloudConnection:
@@ -80,3 +91,87 @@ def cloud_packages(sdk_client, device: Device) -> list:
         offset += 100
         if offset >= (page.TotalCount or 0):
             return packages
+
+
+# --- a real Celery worker on the test's database ----------------------------------------------
+
+@contextlib.contextmanager
+def shared_database(tmp_path):
+    """A database URL a child process can open and that this test process uses too.
+
+    PostgreSQL: pytest-django's test database itself (use with transactional_db so rows are
+    committed). SQLite: the test database lives in memory, out of a child's reach, so the
+    default connection is swapped for a migrated file for the length of the test and put back
+    afterwards (the in-memory one stays open meanwhile, so the other tests keep their schema).
+    """
+    settings_dict = connection.settings_dict
+    if settings_dict["ENGINE"] != "django.db.backends.sqlite3":
+        user = quote(settings_dict.get("USER") or "", safe="")
+        password = quote(settings_dict.get("PASSWORD") or "", safe="")
+        auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+        host = settings_dict.get("HOST") or "127.0.0.1"
+        port = f":{settings_dict['PORT']}" if settings_dict.get("PORT") else ""
+        yield f"postgres://{auth}{host}{port}/{settings_dict['NAME']}"
+        return
+    path = tmp_path / "shared.sqlite3"
+    in_memory = connections["default"]
+    file_db = in_memory.__class__({**settings_dict, "NAME": str(path)}, "default")
+    connections._connections.default = file_db
+    try:
+        call_command("migrate", verbosity=0, interactive=False)
+        yield f"sqlite:///{path}"
+    finally:
+        file_db.close()
+        connections._connections.default = in_memory
+
+
+class Worker:
+    """`celery -A portal worker` as a real child process (its own session, so SIGKILL reaches
+    the pool's children too) consuming one queue, on the given database."""
+
+    def __init__(self, *, database_url: str, queue: str, log_path, concurrency: int = 2,
+                 env: dict | None = None):
+        self.args = [sys.executable, "-m", "celery", "-A", "portal", "worker", "-Q", queue,
+                     "-c", str(concurrency), "--pool", "prefork", "-l", "info",
+                     "--without-gossip", "--without-mingle", "--without-heartbeat",
+                     "-n", f"{queue}-{uuid.uuid4().hex[:4]}@%h"]
+        self.env = subprocess_env(DATABASE_URL=database_url, PACKAGES_QUEUE=queue,
+                                  **(env or {}))
+        self.log_path = log_path
+        self.process = None
+
+    def start(self) -> "Worker":
+        self._log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(self.args, env=self.env, stdout=self._log,
+                                        stderr=subprocess.STDOUT, start_new_session=True,
+                                        cwd=str(settings.BASE_DIR))
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL to the worker and its pool: no shutdown, no acks, no cleanup."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        self._log.close()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def wait_for(predicate, *, timeout: float, interval: float = 0.25, message: str = ""):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(message or "condition not met in time")
