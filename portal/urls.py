@@ -30,3 +30,6 @@ urlpatterns = [
 
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+handler403 = "portal.views.permission_denied"
+handler404 = "portal.views.page_not_found"

@@ -34,3 +34,12 @@ def tenant_switch(request):
         request.session[SESSION_TENANT_KEY] = membership.tenant_id
         messages.success(request, _("Switched to %(tenant)s.") % {"tenant": membership.tenant.name})
     return redirect("home")
+
+
+def permission_denied(request, exception=None):
+    """403 in the site's layout: the user is signed in but their role does not reach the page."""
+    return render(request, "portal/403.html", status=403)
+
+
+def page_not_found(request, exception=None):
+    return render(request, "portal/404.html", status=404)

@@ -96,3 +96,11 @@ def test_pages_carry_the_csrf_header_for_htmx_and_a_csp_nonce_free_layout(client
     assert "<style" not in body and " style=" not in body
     assert "<script>" not in body  # no inline scripts: the CSP forbids them
     assert 'name="viewport"' in body
+
+
+@pytest.mark.django_db
+def test_a_page_above_your_role_explains_itself_in_the_layout(client_for, staff_user):
+    response = client_for(staff_user).get("/audit/")
+    assert response.status_code == 403
+    body = response.content.decode()
+    assert "Not allowed" in body and 'class="mainnav"' in body
