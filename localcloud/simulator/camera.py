@@ -61,7 +61,9 @@ def plan_events(*, mode: str, device_name: str, start: int, end: int, every: int
     at = start
     seq = 0
     while at < end:
-        room = min(end - at, every - 1 if every > 1 else 1, longest)
+        # Leave a real gap before the next event: the cloud merges recordings less than a
+        # second or so apart into one span, and events that touch would read as one.
+        room = min(end - at, max(1, every - max(2, every // 4)), longest)
         seconds = max(1, min(room, rng.randint(3 if mode == "picture" else 5, longest)))
         event_id = ids[seq % len(ids)]
         data = json.dumps({"type": event_id, "seq": seq, "score": round(rng.uniform(0.5, 1), 2),

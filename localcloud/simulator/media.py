@@ -251,7 +251,7 @@ class VideoRecorder:
         self._video.time_base = Fraction(1, spec.fps)
         ctx.gop_size = spec.fps * spec.gop_seconds
         ctx.options = {"preset": "ultrafast", "tune": "zerolatency", "crf": "26",
-                       "x264-params": "scenecut=0"}
+                       "x264-params": "scenecut=0", "threads": "1"}
         self._audio = _add_aac_stream(self._holder, spec.sample_rate)
         self._audio_loop = _audio_loop(spec.sample_rate)
         ctx.open()

@@ -7,7 +7,6 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from localcloud.simulator.camera import MODES, Camera
 from localcloud.simulator.cloud_api import CloudApiError, device_psk
@@ -24,8 +23,11 @@ def _size(value: str) -> tuple[int, int]:
 
 
 class Command(BaseCommand):
-    help = gettext_lazy("Simulate a camera: make real H.264/AAC or MJPEG/AAC media and upload it to a "
+    help = _("Simulate a camera: make real H.264/AAC or MJPEG/AAC media and upload it to a "
              "cloud through the device API.")
+    # It only talks HTTP to a cloud; the project's checks (database, caches) are not its concern
+    # and cost a second at every start.
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("--cloud", required=True,

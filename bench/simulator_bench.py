@@ -1,0 +1,107 @@
+"""How fast the device simulator makes media: seconds of media per wall-clock second (p50/p95)
+for full-time/event H.264 + AAC segments and picture-stream MJPEG + AAC events.
+
+    python bench/simulator_bench.py [--segments 60] [--events 30] [--fps 15] [--size 640x360]
+
+Measures media generation only (no upload); the target is ≥ 10× real time on the demo machine.
+Never fails: it prints a table."""
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import av  # noqa: E402
+
+from localcloud.simulator.media import MediaSpec, VideoRecorder, picture_event  # noqa: E402
+
+START = 1_764_300_000
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * p
+    low, high = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"{cpu}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+            f"PyAV {av.__version__} (FFmpeg {av.ffmpeg_version_info})")
+
+
+def bench_segments(count: int, spec: MediaSpec) -> list[float]:
+    """Speed of each 10 s segment of one continuous recording."""
+    recorder = VideoRecorder(device_name="bench-cam", start=START, spec=spec)
+    recorder.segment(1)  # one-time setup (fonts, audio loop) is not what we measure
+    speeds = []
+    for i in range(count):
+        began = time.perf_counter()
+        segment = recorder.segment(spec.segment_seconds, final=i == count - 1)
+        speeds.append(segment.duration / (time.perf_counter() - began))
+    return speeds
+
+
+def bench_picture(count: int, spec: MediaSpec) -> list[float]:
+    speeds = []
+    picture_event(device_name="bench-lock", start=START, seconds=1, spec=spec)
+    for i in range(count):
+        began = time.perf_counter()
+        event = picture_event(device_name="bench-lock", start=START + 20 * i, seconds=10,
+                              spec=spec)
+        speeds.append((event.end - event.start) / (time.perf_counter() - began))
+    return speeds
+
+
+def bench_backfill(seconds: int, spec: MediaSpec) -> float:
+    """A whole backfill window end to end (setup included), as simulate_device makes it."""
+    began = time.perf_counter()
+    recorder = VideoRecorder(device_name="bench-cam", start=START, spec=spec)
+    recorder.record(seconds)
+    return seconds / (time.perf_counter() - began)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--segments", type=int, default=60, help="10 s segments to time")
+    parser.add_argument("--events", type=int, default=30, help="10 s picture events to time")
+    parser.add_argument("--fps", type=int, default=15)
+    parser.add_argument("--size", default="640x360")
+    args = parser.parse_args()
+    width, height = (int(v) for v in args.size.split("x"))
+    spec = MediaSpec(width=width, height=height, fps=args.fps, time_zone="Asia/Shanghai")
+
+    print(f"machine: {machine()}")
+    print(f"media:   {width}x{height}, {spec.fps} fps H.264 (x264 ultrafast/zerolatency, "
+          f"GOP {spec.gop_seconds} s) + AAC {spec.sample_rate} Hz; "
+          f"picture-stream {spec.picture_fps} fps MJPEG + AAC")
+    rows = [
+        ("full-time/event segment (10 s)", bench_segments(args.segments, spec)),
+        ("picture-stream event (10 s)", bench_picture(args.events, spec)),
+    ]
+    print()
+    print(f"{'what':34} {'n':>4} {'p50 ×rt':>9} {'p95 ×rt':>9} {'min ×rt':>9}")
+    for name, speeds in rows:
+        # p95 of the *time* is the slow tail, i.e. the 5th percentile of the speed.
+        print(f"{name:34} {len(speeds):4d} {statistics.median(speeds):9.1f} "
+              f"{percentile(speeds, 0.05):9.1f} {min(speeds):9.1f}")
+    window = 600
+    print(f"{'backfill of 600 s, setup included':34} {1:4d} {bench_backfill(window, spec):9.1f}")
+    print("\n×rt = seconds of media made per wall-clock second; p95 = the slowest 5 % "
+          "(5th percentile of speed).")
+
+
+if __name__ == "__main__":
+    main()
