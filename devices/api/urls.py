@@ -13,3 +13,8 @@ urlpatterns = [
     path("grants/<int:pk>/", views.GrantDetail.as_view(), name="grant"),
     path("tags/", views.TagList.as_view(), name="tags"),
 ]
+
+# Cloud-storage orders and purchases (the packages feature, devices/packages/api.py).
+from devices.packages.api import urlpatterns as package_urlpatterns  # noqa: E402
+
+urlpatterns += package_urlpatterns
