@@ -147,7 +147,9 @@ class LocalcloudServer:
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"runlocalcloud exited with {self.process.returncode}:\n{self.log()}")
+                output = self.log()
+                self.stop()
+                raise RuntimeError(f"runlocalcloud exited with {self.process.returncode}:\n{output}")
             try:
                 req = urllib.request.Request(self.url + "/", data=b"{}", method="POST",
                                              headers={"Content-Type": "application/json"})
@@ -157,15 +159,17 @@ class LocalcloudServer:
             except (OSError, urllib.error.URLError, ValueError):
                 pass
             time.sleep(0.2)
+        output = self.log()
         self.stop()
-        raise RuntimeError(f"runlocalcloud did not answer within {START_TIMEOUT}s:\n{self.log()}")
+        raise RuntimeError(f"runlocalcloud did not answer within {START_TIMEOUT}s:\n{output}")
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
-            # The server is its own process group's leader (start_new_session): stop its workers too.
-            os.killpg(self.process.pid, signal.SIGTERM)
+            # The server leads its own process group (start_new_session): its workers stop too.
+            # SIGINT is gunicorn's quick shutdown; a test has no requests worth draining.
+            os.killpg(self.process.pid, signal.SIGINT)
             try:
-                self.process.wait(timeout=15)
+                self.process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=5)

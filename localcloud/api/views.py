@@ -5,7 +5,6 @@ import json
 import logging
 import pkgutil
 import uuid
-from functools import cache
 
 from django.conf import settings
 from django.db import transaction
@@ -37,9 +36,8 @@ def _load_actions() -> None:
 _load_actions()
 
 
-@cache
-def _faults() -> faults.Faults:
-    return faults.parse(settings.LOCALCLOUD_FAULTS)
+# Parsed once at start: a typo in LOCALCLOUD_FAULTS stops the server instead of every call.
+FAULTS = faults.parse(settings.LOCALCLOUD_FAULTS)
 
 
 def _answer(payload: dict) -> HttpResponse:
@@ -92,7 +90,7 @@ def _handle(request: HttpRequest) -> dict:
         raise CloudError("InvalidParameter", f"The request body is not valid JSON: {exc}.")
     params = Params(body)
 
-    faults.apply(_faults())
+    faults.apply(FAULTS)
     # An action either completes or leaves nothing behind.
     with transaction.atomic():
         result = handler(params)

@@ -3,11 +3,18 @@ no autoreloader. The process replaces itself with gunicorn so signals reach the 
 import os
 import sys
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
+
+from localcloud.api import faults
 
 
 class Command(BaseCommand):
     help = "Serve localcloud: the IoT Video cloud API at /, the device API and signed media."
+    # The checks would import the portal's URLs (which this server does not serve) just to
+    # exec gunicorn afterwards; skipping them halves the start-up time.
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
@@ -23,6 +30,11 @@ class Command(BaseCommand):
             raise CommandError(f"--port must be between 1 and 65535, not {port}.")
         if workers < 1 or threads < 1:
             raise CommandError("--workers and --threads must be at least 1.")
+        # Refuse a bad configuration here, with a clear message, rather than in a worker loop.
+        try:
+            faults.parse(settings.LOCALCLOUD_FAULTS)
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc))
         env = dict(os.environ, LOCALCLOUD_SERVER="1")
         argv = [
             sys.executable, "-m", "gunicorn", "localcloud.wsgi:application",
@@ -30,6 +42,9 @@ class Command(BaseCommand):
             "--workers", str(workers),
             "--threads", str(threads),
             "--worker-class", "gthread",
+            # Load the app once in the master: an import error stops the server at once, and
+            # workers share the loaded code.
+            "--preload",
             "--timeout", str(timeout),
             # Uploads of up to a few MB stream through; keep-alive helps the SDK's session.
             "--keep-alive", "5",
