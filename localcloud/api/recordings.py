@@ -142,8 +142,21 @@ def describe_cloud_storage_events(p: Params) -> dict:
     }
 
 
+def _thumbnail_key(name: str) -> dict | None:
+    """Thumbnail names are `<event id>-<start>-<channel>.jpg` (see the device services), so a
+    name leads straight to its event through the unique index."""
+    stem, dot, ext = name.rpartition(".")
+    event_id, _, rest = stem.rpartition("-")
+    event_id, _, start = event_id.rpartition("-")
+    if not (dot and ext == "jpg" and event_id and start.isdigit() and rest.isdigit()):
+        return None
+    return {"event_id": event_id, "start_time": int(start), "channel_id": int(rest)}
+
+
 def _thumbnail_event(device: Device, name: str) -> Event:
-    event = Event.objects.filter(device=device, thumbnail=name).exclude(thumbnail_path="").first()
+    key = _thumbnail_key(name)
+    event = (Event.objects.filter(device=device, thumbnail=name, **key)
+             .exclude(thumbnail_path="").first()) if key else None
     if event is None:
         raise not_found(f"The thumbnail {name!r}")
     return event
@@ -170,8 +183,14 @@ def describe_cloud_storage_thumbnail_list(p: Params) -> dict:
     p.finish()
     if not names:
         raise invalid_value("ThumbnailList", "must name at least one thumbnail")
-    events = {e.thumbnail: e for e in Event.objects.filter(device=device, thumbnail__in=names)
-              .exclude(thumbnail_path="")}
+    keys = [Q(thumbnail=n, **k) for n in dict.fromkeys(names) if (k := _thumbnail_key(n))]
+    events = {}
+    if keys:
+        wanted = keys[0]
+        for key in keys[1:]:
+            wanted |= key
+        events = {e.thumbnail: e for e in Event.objects.filter(wanted, device=device)
+                  .exclude(thumbnail_path="")}
     missing = [n for n in names if n not in events]
     if missing:
         raise not_found(f"The thumbnail {missing[0]!r}")
