@@ -140,3 +140,14 @@ def spend_by_month(*, tenant, since) -> list[dict]:
             .order_by("-month", "package_id"))
     return [dict(r, package_name=catalog.package_name(r["package_id"]),
                  amount=Decimal(r["total"]) / 100) for r in rows]
+
+
+def orders_stale(*, older_than: timedelta, now=None, limit: int = 5000) -> list[int]:
+    """Orders nobody is working on although they are not done: pending for longer than
+    `older_than` (their message may be lost), or submitting with the claim's lease run out."""
+    now = now or timezone.now()
+    return list(Order.objects.filter(
+        Q(state=OrderState.PENDING, updated_at__lte=now - older_than)
+        | Q(state=OrderState.SUBMITTING, lease_until__lte=now)
+        | Q(state=OrderState.SUBMITTING, lease_until__isnull=True, updated_at__lte=now - older_than)
+    ).order_by("pk").values_list("pk", flat=True)[:limit])

@@ -399,13 +399,8 @@ def orders_resume_stale(*, pending_older_than: int | None = None) -> int:
     broker may have dropped its unacknowledged message), or a message that never arrived.
     Sending an order twice is safe: the claim lets one run through, and a run that takes over
     asks the cloud first."""
-    now = timezone.now()
-    older = timedelta(seconds=pending_older_than if pending_older_than is not None else lease_seconds())
-    pks = list(Order.objects.filter(
-        Q(state=OrderState.PENDING, updated_at__lte=now - older)
-        | Q(state=OrderState.SUBMITTING, lease_until__lte=now)
-        | Q(state=OrderState.SUBMITTING, lease_until__isnull=True, updated_at__lte=now - older)
-    ).values_list("pk", flat=True)[:5000])
+    older = pending_older_than if pending_older_than is not None else lease_seconds()
+    pks = selectors.orders_stale(older_than=timedelta(seconds=older))
     if pks:
         log.info("resuming %d orders whose task was lost", len(pks))
         orders_enqueue(order_pks=pks)
@@ -478,6 +473,13 @@ def _reconcile_one(*, order: Order, cloud, package: PackageInfo | None) -> int:
                      reason="the cloud no longer holds the package (reset or transferred)")
             return 1
         status, expires_at, start_at = info.status, info.expires_at, info.start_at
+        if (status == PackageStatus.EXPIRED and order.state != OrderState.FAILED
+                and order.expires_at and order.expires_at > timezone.now()):
+            # Gone from the device's list and ended before its time: the device's storage
+            # was reset (or moved) outside this order's life.
+            _correct(order=order, changes={"state": OrderState.CANCELLED},
+                     reason="the cloud ended the package early (reset or transferred)")
+            return 1
     state = _ORDER_STATUS_TO_STATE.get(status, order.state)
     changes = {}
     if state != order.state:
