@@ -4,7 +4,7 @@ MJPEG + AAC events (picture-stream devices) and JPEG thumbnails, made with PyAV 
 Every picture shows the device name and the wall-clock time being recorded, to the second, so a
 person watching playback can see that seeking lands where it should. Speed comes from doing the
 expensive work once per second of media rather than once per frame: the background is drawn
-once, each second only the clock strip is redrawn, and the same picture is
+once, each second only the clock strip is redrawn and converted, and the same picture is
 handed to x264 for every frame of that second (x264 then spends next to nothing on the repeats).
 """
 from __future__ import annotations
@@ -116,8 +116,11 @@ class FrameRenderer:
         draw.rectangle([w * 0.06, h * 0.55, w * 0.30, h * 0.95], fill=(70, 60, 50))
         draw.ellipse([w * 0.72, h * 0.08, w * 0.90, h * 0.40], fill=(200, 190, 120))
         draw.rectangle([0, 0, w, h // 8], fill=(0, 0, 0))
-        draw.text((w // 40, h // 48), f"\u25cf REC  {self.device_name}", font=self.label_font,
-                  fill=(240, 240, 240))
+        name_font = _font(max(12, h // 16))
+        draw.ellipse([w // 40, h // 16 - h // 48, w // 40 + h // 24, h // 16 + h // 48],
+                     fill=(220, 30, 30))
+        draw.text((w // 40 + h // 16, h // 16), self.device_name, font=name_font,
+                  fill=(240, 240, 240), anchor="lm")
         return img
 
     def zone_label(self, moment: datetime) -> str:
@@ -256,6 +259,7 @@ class VideoRecorder:
         self._audio_loop = _audio_loop(spec.sample_rate)
         ctx.open()
         self._audio.codec_context.open()
+        self._background_planes: list[tuple[bytes, int]] | None = None
 
     def first_picture(self) -> Image.Image:
         return self.renderer.picture(self.position)
@@ -265,10 +269,32 @@ class VideoRecorder:
         return jpeg(self.first_picture(), quality=self.spec.jpeg_quality)
 
     def _frame_for(self, second: int) -> av.VideoFrame:
-        # Only the clock strip changes between seconds; the rest of the picture is the
-        # background converted once.
-        picture = self.renderer.picture(second)
-        return av.VideoFrame.from_image(picture).reformat(format="yuv420p")
+        # Only the clock strip changes between seconds: the background is converted to YUV
+        # once, and each second only the strip is converted and spliced into its rows.
+        if self._background_planes is None:
+            background = av.VideoFrame.from_image(self.renderer.background)
+            self._background_planes = [
+                (bytes(plane), plane.line_size)
+                for plane in background.reformat(format="yuv420p").planes
+            ]
+        strip = av.VideoFrame.from_image(self.renderer.strip(second)).reformat(format="yuv420p")
+        frame = av.VideoFrame(self.spec.width, self.spec.height, "yuv420p")
+        top, bottom = self.renderer.strip_box[1], self.renderer.strip_box[3]
+        for index, (plane, (background, line), strip_plane) in enumerate(
+                zip(frame.planes, self._background_planes, strip.planes, strict=True)):
+            shift = 0 if index == 0 else 1  # chroma planes have half the rows
+            first, last = top >> shift, bottom >> shift
+            rows = bytes(strip_plane)
+            if strip_plane.line_size != line:
+                width = min(line, strip_plane.line_size)
+                rows = b"".join(
+                    rows[r * strip_plane.line_size:r * strip_plane.line_size + width].ljust(line, b"\0")
+                    for r in range(last - first))
+            data = background[:first * line] + rows[:(last - first) * line] + background[last * line:]
+            if plane.line_size != line:
+                raise RuntimeError("unexpected YUV plane layout")
+            plane.update(data)
+        return frame
 
     def segment(self, seconds: int | None = None, *, final: bool = False) -> TsSegment:
         """Record the next `seconds` (default the spec's segment length) as one TS segment.
