@@ -310,6 +310,9 @@ if LOCALCLOUD_SERVER:
         "django.middleware.security.SecurityMiddleware",
         "django.middleware.common.CommonMiddleware",
     ]
+    # Behind a load balancer the SDK signs whatever host it was given; localcloud builds no URL
+    # from the Host header (LOCALCLOUD_PUBLIC_URL is the base), so it need not refuse any.
+    ALLOWED_HOSTS = env_list("LOCALCLOUD_ALLOWED_HOSTS", ["*"])
 
 LOGGING = {
     "version": 1,

@@ -7,6 +7,7 @@ import pkgutil
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -42,9 +43,8 @@ FAULTS = faults.parse(settings.LOCALCLOUD_FAULTS)
 
 def _answer(payload: dict) -> HttpResponse:
     # Exactly "application/json" (no charset): the SDK compares the header byte for byte.
-    response = HttpResponse(json.dumps({"Response": payload}, ensure_ascii=False),
-                            content_type="application/json")
-    return response
+    return HttpResponse(json.dumps({"Response": payload}, ensure_ascii=False),
+                        content_type="application/json")
 
 
 def _error(code: str, message: str, request_id: str) -> HttpResponse:
@@ -56,12 +56,17 @@ def _handle(request: HttpRequest) -> dict:
         raise CloudError("UnsupportedProtocol",
                          f"HTTP method {request.method} is not supported; POST a JSON body.")
     headers = {name.lower(): value for name, value in request.headers.items()}
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        raise CloudError("RequestSizeLimitExceeded",
+                         f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.")
     signed = auth.SignedRequest(
         method=request.method,
         path=request.path,
         query=request.META.get("QUERY_STRING", ""),
         headers=headers,
-        body=request.body,
+        body=body,
     )
     auth.verify(signed)
 
@@ -85,10 +90,10 @@ def _handle(request: HttpRequest) -> dict:
         raise CloudError("InvalidParameter",
                          f"Content-Type must be application/json, not `{content_type or 'missing'}`.")
     try:
-        body = json.loads(request.body or b"{}")
+        params_json = json.loads(body or b"{}")
     except (ValueError, UnicodeDecodeError) as exc:
         raise CloudError("InvalidParameter", f"The request body is not valid JSON: {exc}.")
-    params = Params(body)
+    params = Params(params_json)
 
     faults.apply(FAULTS)
     # An action either completes or leaves nothing behind.

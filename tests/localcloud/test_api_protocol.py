@@ -108,3 +108,18 @@ def test_every_answer_has_a_fresh_request_id(localcloud):
     first = signed_post(localcloud, "DescribeProducts").json()["Response"]["RequestId"]
     second = signed_post(localcloud, "DescribeProducts").json()["Response"]["RequestId"]
     assert first != second
+
+
+def test_oversized_body(localcloud):
+    body = b'{"Pad": "' + b"x" * (3 * 1024 * 1024) + b'"}'
+    code, message = _error(signed_post(localcloud, "DescribeProducts", body))
+    assert code == "RequestSizeLimitExceeded"
+    assert "bytes" in message
+
+
+def test_any_host_name_the_client_signed_is_served(localcloud):
+    """Behind a load balancer the SDK's endpoint is a public name, not 127.0.0.1."""
+    headers = tc3_headers(host="iotvideo.example.com", action="DescribeProducts", body=b"{}",
+                          secret_id=localcloud.secret_id, secret_key=localcloud.secret_key)
+    response = requests.post(localcloud.url + "/", data=b"{}", headers=headers, timeout=10)
+    assert "Error" not in response.json()["Response"]
