@@ -79,3 +79,21 @@ def test_unusable_localcloud_urls_are_refused(tenant, endpoint):
     tenant.refresh_from_db()
     with pytest.raises(errors.NotConfigured):
         cloud_for(tenant)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("code", "detail"), [
+    ("UnsupportedRegion", "The region is not supported."),
+    ("InvalidParameterValue", "Region ap-nowhere does not exist."),
+])
+def test_wrong_region_is_named_in_the_connection_check(tenant, code, detail):
+    # Tencent answers a wrong region this way; it is not called here, so the verdict is built
+    # from the error it would raise.
+    from portal.iotvideo.client import _connection_message
+
+    CloudConnectionFactory(tenant=tenant, kind="tencent", region="ap-nowhere")
+    tenant.refresh_from_db()
+    cloud = cloud_for(tenant)
+    message = _connection_message(errors.from_code(code, detail, "req"), cloud,
+                                  "https://iotvideo.tencentcloudapi.com")
+    assert "ap-nowhere" in message and "region" in message
