@@ -12,6 +12,7 @@ from fractions import Fraction
 from urllib.parse import urljoin
 
 import av
+from av.bitstream import BitStreamFilterContext
 import requests
 
 log = logging.getLogger(__name__)
@@ -19,7 +20,7 @@ log = logging.getLogger(__name__)
 HTTP_TIMEOUT = (5, 30)
 # The muxer writes a fragment per keyframe and no index at the end, so each fragment can go
 # to the browser as soon as it is written (a classic MP4 needs a seek back to its header).
-_FRAGMENTED = {"movflags": "frag_keyframe+empty_moov+default_base_moof"}
+_FRAGMENTED = {"movflags": "frag_keyframe+empty_moov+delay_moov+default_base_moof"}
 # A jump in timestamps larger than this between two packets is a gap between spans (or a new
 # segment restarting its clock), not motion: it is closed up so the clip plays straight on.
 _MAX_STEP = 2.0
@@ -103,9 +104,14 @@ def _remux(source: _Segments) -> Iterator[bytes]:
     out = av.open(sink, "w", format="mp4", options=_FRAGMENTED)
     try:
         mapping = {}
+        filters = {}
         for s in inp.streams:
             if s.type in ("video", "audio"):
                 mapping[s.index] = out.add_stream_from_template(s)
+                if s.codec_context.name == "aac":
+                    # MPEG-TS carries AAC with ADTS headers; MP4 wants them stripped and the
+                    # AudioSpecificConfig in the header instead.
+                    filters[s.index] = BitStreamFilterContext("aac_adtstoasc", s)
         shift: float | None = None  # seconds added to every input timestamp
         last: dict[int, float] = {}  # per output stream: last dts written, seconds
         step: dict[int, float] = {}  # per output stream: typical packet duration, seconds
@@ -132,8 +138,10 @@ def _remux(source: _Segments) -> Iterator[bytes]:
             if packet.dts < 0:
                 continue
             last[idx] = float(packet.dts * tb)
-            packet.stream = ostream
-            out.mux(packet)
+            bsf = filters.get(packet.stream.index)
+            for p in bsf.filter(packet) if bsf else [packet]:
+                p.stream = ostream
+                out.mux(p)
             chunk = sink.drain()
             if chunk:
                 yield chunk
@@ -186,7 +194,9 @@ def picture_event_mp4(*, video_url: str, audio_url: str, seconds: float) -> byte
     rate = Fraction(round(float(fps) * 1000), 1000) or Fraction(1)
 
     buf = io.BytesIO()
-    out = av.open(buf, "w", format="mp4", options={"movflags": "faststart"})
+    # Built in memory (seekable), so the index is written at the end; "faststart" would need
+    # a second pass over a named file.
+    out = av.open(buf, "w", format="mp4")
     first = av.open(io.BytesIO(frames[0]), format="image2pipe")
     w, h = first.streams.video[0].codec_context.width, first.streams.video[0].codec_context.height
     first.close()

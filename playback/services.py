@@ -184,13 +184,13 @@ def recording_days(*, device: Device, year: int, month: int, tz) -> set[date]:
 
 
 def events_page(*, device: Device, start: datetime, end: datetime, context: str = "",
-                size: int = EVENT_PAGE_SIZE) -> EventsPage:
+                size: int | None = None) -> EventsPage:
     """One page of the device's events in [start, end), newest first, with signed thumbnail
     URLs fetched in one batch for the page."""
     cloud = _cloud(device)
     product_id, name = _ids(device)
     page = cloud.describe_cloud_storage_events(product_id, name, start=start, end=end,
-                                               context=context, size=size)
+                                               context=context, size=size or EVENT_PAGE_SIZE)
     names = [e.thumbnail for e in page.events if e.thumbnail]
     thumbs = cloud.describe_thumbnails(product_id, name, names) if names else {}
     items = [
@@ -235,19 +235,17 @@ def latest_event(*, device: Device) -> EventItem | None:
     return page.events[0] if page.events else None
 
 
-def event_get(*, device: Device, event_id: str, start: datetime | None = None,
-              end: datetime | None = None) -> EventItem | None:
-    """One event by id (the cloud filters by EventId; `start`/`end` narrow the search)."""
+def event_get(*, device: Device, event_id: str, at: datetime) -> EventItem | None:
+    """The event `event_id` that started at `at`. Event ids name a kind of event ("motion"),
+    not one occurrence: the pair (id, start) does."""
     cloud = _cloud(device)
     product_id, name = _ids(device)
-    now = timezone.now()
     page = cloud.describe_cloud_storage_events(
-        product_id, name, start=start or now - timedelta(days=31),
-        end=end or now + timedelta(minutes=5),
+        product_id, name, start=at - timedelta(seconds=1), end=at + timedelta(minutes=2),
         event_id=event_id, size=10,
     )
     for e in page.events:
-        if e.event_id == event_id and (start is None or e.start == start):
+        if e.event_id == event_id and e.start == at:
             return EventItem(event_id=e.event_id, start=e.start, end=e.end or e.start,
                              thumbnail_url="", upload_status=e.upload_status or "")
     return None

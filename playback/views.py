@@ -286,10 +286,7 @@ def signed_url(request, device_id: int):
 
 def _event_from(request, device, event_id: str) -> services.EventItem:
     start = _parse_epoch(request.GET.get("start") or request.POST.get("start"), "start")
-    # The cloud finds an event by id within a time range; a minute around its start is enough.
-    event = services.event_get(device=device, event_id=event_id,
-                               start=start - timedelta(seconds=1),
-                               end=start + timedelta(seconds=60))
+    event = services.event_get(device=device, event_id=event_id, at=start)
     if event is None:
         raise BadInput(_("This event no longer exists."))
     return event
