@@ -6,11 +6,13 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from devices import selectors, services
+from devices.api.authentication import ApiKeyAuthentication
 from devices.api.permissions import AdminOnly, AdminWrites, TenantMember
 from devices.api.serializers import (
     DeviceSerializer,
@@ -22,6 +24,11 @@ from devices.forms import FleetFilterForm
 from devices.models import DeviceGrant
 from portal.iotvideo import errors as cloud_errors
 from portal.models import Role
+
+
+class FleetAPIView(APIView):
+    # The API key first, so a request without credentials is told how to authenticate (401).
+    authentication_classes = [ApiKeyAuthentication, SessionAuthentication]
 
 
 def _ctx(request):
@@ -39,7 +46,7 @@ def _service_call(fn, **kwargs):
         raise ValidationError({"detail": exc.message, "code": exc.code})
 
 
-class ProductList(APIView):
+class ProductList(FleetAPIView):
     permission_classes = [AdminWrites]
 
     @extend_schema(responses=ProductSerializer(many=True))
@@ -74,7 +81,7 @@ FILTER_PARAMS = [
 ]
 
 
-class DeviceList(APIView):
+class DeviceList(FleetAPIView):
     permission_classes = [TenantMember]
 
     @extend_schema(parameters=FILTER_PARAMS, responses=inline_serializer(
@@ -104,7 +111,7 @@ class DeviceList(APIView):
                          "next": next_url, "next_cursor": page.next_cursor})
 
 
-class DeviceDetail(APIView):
+class DeviceDetail(FleetAPIView):
     permission_classes = [AdminWrites]
 
     def _device(self, request, pk):
@@ -137,7 +144,7 @@ class GrantCreateSerializer(serializers.Serializer):
     email = serializers.EmailField()
 
 
-class GrantList(APIView):
+class GrantList(FleetAPIView):
     permission_classes = [AdminOnly]
 
     def _qs(self, request) -> QuerySet[DeviceGrant]:
@@ -171,7 +178,7 @@ class GrantList(APIView):
         return Response(GrantSerializer(grant).data, status=status.HTTP_201_CREATED)
 
 
-class GrantDetail(APIView):
+class GrantDetail(FleetAPIView):
     permission_classes = [AdminOnly]
 
     @extend_schema(responses={204: None})
@@ -182,7 +189,7 @@ class GrantDetail(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class TagList(APIView):
+class TagList(FleetAPIView):
     permission_classes = [TenantMember]
 
     @extend_schema(responses=inline_serializer("Tags", {"results": serializers.ListField(child=serializers.CharField())}))
