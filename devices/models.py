@@ -128,6 +128,9 @@ class DeviceGrant(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["device", "user"], name="one_grant_per_user")]
 
+    def __str__(self) -> str:
+        return f"{self.user} → {self.device}"
+
 
 class SyncRun(models.Model):
     """One run of the cloud sync of a tenant, with the progress the page shows while it runs."""
@@ -158,6 +161,9 @@ class SyncRun(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["tenant", "-created_at"], name="syncrun_tenant_created")]
+
+    def __str__(self) -> str:
+        return f"sync {self.pk} of {self.tenant_id} ({self.status})"
 
     @property
     def percent(self) -> int:

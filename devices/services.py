@@ -4,6 +4,7 @@ the portal's own metadata (tags, owners, grants), end-user invitations and the C
 Every change a person makes records an audit entry in the same transaction."""
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -23,6 +24,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from devices.api.keys import ApiKey
 from devices.models import (
     Device,
     DeviceGrant,
@@ -33,7 +35,6 @@ from devices.models import (
     normalize_tags,
     tag_index_for,
 )
-from devices.api.keys import ApiKey
 from portal import iotvideo
 from portal.audit import audit_record, snapshot
 from portal.iotvideo import errors as cloud_errors
@@ -436,10 +437,9 @@ def device_delete(*, device: Device, actor) -> Device:
     """Delete the device in the cloud. The portal keeps its row (marked removed upstream) so
     its orders and audit trail stay readable."""
     cloud = _cloud(device.tenant)
-    try:
+    # Already gone upstream is fine: the portal only has to catch up.
+    with contextlib.suppress(cloud_errors.NotFound):
         cloud.delete_device(device.product.product_id, device.name)
-    except cloud_errors.NotFound:
-        pass  # already gone upstream: the portal only has to catch up
     before = snapshot(device, DEVICE_AUDIT_FIELDS)
     with transaction.atomic():
         device.removed_upstream, device.online, device.enabled = True, 0, False
@@ -680,7 +680,7 @@ def device_import_preview(*, tenant: Tenant, text: str) -> ImportPreview:
         by_name.setdefault(device.name, []).append(device)
     emails = {(r.get("owner_email") or "").strip().lower() for r in raw_rows} - {""}
     members = {m.user.email.lower(): m for m in Membership.objects.filter(
-        tenant=tenant, user__email__in=[e for e in emails]).select_related("user")}
+        tenant=tenant, user__email__in=list(emails)).select_related("user")}
     # Case-insensitive match for the rest (rare; one query).
     missing = emails - members.keys()
     if missing:

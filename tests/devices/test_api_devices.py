@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the `fleet` fixture is imported from test_fleet_support)
 """/api/v1/: products, devices (the fleet page's filters, search and keyset pages), grants, tags;
 for each role and a foreign tenant; bounded queries; the schema and offline docs."""
 import pytest

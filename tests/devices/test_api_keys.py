@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the `fleet` fixture is imported from test_fleet_support)
 """Per-tenant API keys: shown once, hashed at rest, revocable, scoped to a tenant and a role."""
 import hashlib
 

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the `fleet` fixture is imported from test_fleet_support)
 """Products and devices made and removed in the cloud from the portal: a new product (picture
 stream → category 595), CreateBatch, delete and disable with confirmation — each audited."""
 import uuid

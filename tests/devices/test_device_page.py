@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the `fleet` fixture is imported from test_fleet_support)
 """The device page: details, the package in force and the queue and the latest events with
 thumbnails from a live localcloud, a clear message when the cloud fails, the audit trail;
 who may open it."""

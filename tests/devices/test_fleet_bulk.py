@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the `fleet` fixture is imported from test_fleet_support)
 """Bulk actions on the fleet: selected rows or all that match the filter; tag, assign owner,
 export CSV, hand the selection to the purchase flow. Only the tenant's own devices."""
 import csv

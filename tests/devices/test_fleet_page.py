@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the `fleet` fixture is imported from test_fleet_support)
 """The fleet page: who sees which devices, filters, search, sort, keyset pages, htmx."""
 import pytest
 from django.urls import reverse

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the `fleet` fixture is imported from test_fleet_support)
 """End users: invite by email, grant and revoke devices; a viewer sees only granted devices."""
 import pytest
 from django.core import mail

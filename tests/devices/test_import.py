@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the `fleet` fixture is imported from test_fleet_support)
 """CSV import of nickname / tags / owner by device name: a dry run listing each row's outcome
 and errors, then all rows applied at once, or none."""
 import html
