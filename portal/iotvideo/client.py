@@ -614,7 +614,10 @@ def _connection_message(err: errors.CloudError, cloud: Cloud, where: str) -> str
     if code == "UnsupportedRegion" or "region" in (err.detail or "").lower():
         return _("The region “%(region)s” is wrong or does not offer IoT Video.") % {
             "region": cloud.region}
-    if code in ("ClientNetworkError", "ServerNetworkError"):
+    if code in errors.UNREADABLE_ANSWER or code == "ServerNetworkError":
+        return _("%(where)s answered, but not as an IoT Video cloud. Check the address.") % {
+            "where": where}
+    if code == "ClientNetworkError":
         return _("Cannot reach %(where)s. Check the address and that the cloud is running.") % {
             "where": where}
     return _("The cloud answered with an error: %(message)s") % {"message": err.message}

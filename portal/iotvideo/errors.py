@@ -130,7 +130,17 @@ def classify(code: str) -> type[CloudError]:
 _SHOW_DETAIL = (InvalidRequest, NotFound, Unsupported)
 
 
+# What the SDK reports when the answer was not the cloud's JSON (a proxy's HTML page, a web
+# server at the wrong address): it wraps the parsing error under the exception's class name.
+UNREADABLE_ANSWER = frozenset({"JSONDecodeError", "ValueError", "KeyError", "TypeError",
+                               "UnicodeDecodeError"})
+
+
 def from_code(code: str, detail: str = "", request_id: str = "", *, action: str = "") -> CloudError:
+    if code in UNREADABLE_ANSWER:
+        return Unavailable(_("The address answered, but not as an IoT Video cloud."),
+                           code=code, request_id=request_id, detail=detail, action=action,
+                           retryable=False)
     cls = classify(code)
     message = _friendly(cls, code)
     if cls in _SHOW_DETAIL and detail and code not in ("InvalidAction",):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import threading
 import time
 from dataclasses import dataclass
 
@@ -139,14 +140,16 @@ class RateLimited(Exception):
         super().__init__(f"rate limited after waiting {waited:.2f}s")
 
 
-_bucket: TokenBucket | None = None
+# Django hands each thread its own cache connection, so each thread keeps its own bucket object
+# (the bucket's state lives in the cache, not here).
+_local = threading.local()
 
 
 def bucket() -> TokenBucket:
-    global _bucket
-    if _bucket is None or _bucket.cache is not caches["default"]:
-        _bucket = TokenBucket()
-    return _bucket
+    current = getattr(_local, "bucket", None)
+    if current is None or current.cache is not caches["default"]:
+        current = _local.bucket = TokenBucket()
+    return current
 
 
 def acquire(*, tenant_id: int, action: str, priority: str, max_wait: float,

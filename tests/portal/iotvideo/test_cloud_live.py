@@ -237,3 +237,14 @@ def test_day_timelines_are_cached_briefly(cloud_tenant, device):
         cloud.describe_cloud_storage_time(product_id, name, day=dt.date.today())
     assert sent(cloud_tenant, "DescribeCloudStorageDate") == 1
     assert sent(cloud_tenant, "DescribeCloudStorageTime") == 1
+
+
+def test_an_address_that_is_not_a_cloud_is_explained(tenant, live_server):
+    # The portal itself answers at live_server: a web site, not the IoT Video API.
+    from tests.factories import CloudConnectionFactory
+
+    CloudConnectionFactory(tenant=tenant, endpoint=live_server.url)
+    tenant.refresh_from_db()
+    check = cloud_for(tenant).test_connection()
+    assert check.ok is False
+    assert "not as an IoT Video cloud" in check.message

@@ -50,3 +50,10 @@ def test_raw_http_bodies_are_decoded():
     err = errors.from_sdk_error(TencentCloudSDKException("ServerNetworkError", b"<html>502</html>"))
     assert isinstance(err, errors.Unavailable)
     assert err.detail == "<html>502</html>"
+
+
+def test_an_answer_that_is_not_the_clouds_is_unavailable_but_not_worth_retrying():
+    err = errors.from_sdk_error(TencentCloudSDKException("JSONDecodeError", "Expecting value"))
+    assert isinstance(err, errors.Unavailable)
+    assert err.retryable is False
+    assert "not as an IoT Video cloud" in err.message
