@@ -176,7 +176,7 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG or TESTING
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        else "portal.staticfiles.StaticFilesStorage"  # whitenoise, hashed
     },
 }
 
