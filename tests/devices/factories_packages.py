@@ -141,7 +141,8 @@ class Worker:
         self.process = None
 
     def start(self) -> "Worker":
-        self._log = open(self.log_path, "ab")
+        # Open for the life of the process (closed in stop()), so no `with` block.
+        self._log = open(self.log_path, "ab")  # noqa: SIM115
         self.process = subprocess.Popen(self.args, env=self.env, stdout=self._log,
                                         stderr=subprocess.STDOUT, start_new_session=True,
                                         cwd=str(settings.BASE_DIR))

@@ -7,10 +7,7 @@ from devices.order_models import Order
 from devices.packages import catalog
 from tests.devices.factories_packages import mirror_only_device
 
-REFERENCE_IDS = (
-    "yc1m3d yc1m7d yc1m30d yc1y3d yc1y7d yc1y30d yc1w7d ye1m3d ye1m7d ye1m30d ye1y3d ye1y7d "
-    "ye1y30d ye1w7d lye1m3d lye1m7d lye1m30d lye1y3d lye1y7d lye1y30d"
-).split()
+REFERENCE_IDS = ["yc1m3d", "yc1m7d", "yc1m30d", "yc1y3d", "yc1y7d", "yc1y30d", "yc1w7d", "ye1m3d", "ye1m7d", "ye1m30d", "ye1y3d", "ye1y7d", "ye1y30d", "ye1w7d", "lye1m3d", "lye1m7d", "lye1m30d", "lye1y3d", "lye1y7d", "lye1y30d"]
 
 
 def test_every_reference_package_has_a_human_name():
