@@ -4,20 +4,27 @@ as fast as it can or live, in step with the wall clock."""
 from __future__ import annotations
 
 import json
+import multiprocessing
 import queue
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from itertools import islice
 
 from localcloud.simulator.device_client import DeviceClient
-from localcloud.simulator.media import MediaSpec, VideoRecorder, picture_event
+from localcloud.simulator.media import MediaSpec, TsSegment, VideoRecorder, picture_event
 
 MODES = ("fulltime", "event", "picture")
 HEARTBEAT_EVERY = 30  # seconds, live mode
 VIDEO_EVENT_IDS = ("motion", "person", "sound")
 PICTURE_EVENT_IDS = ("doorbell", "unlock", "visitor")
+CHUNK_SEGMENTS = 12  # full-time recording is encoded in chunks of 2 minutes
+# Below this much media a backfill is over before worker processes would have started.
+PARALLEL_MIN_SECONDS = 240
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,68 @@ def plan_events(*, mode: str, device_name: str, start: int, end: int, every: int
     return events
 
 
+@dataclass(frozen=True)
+class RecordedRun:
+    thumbnail: bytes  # JPEG of the run's first frame
+    segments: list[TsSegment]
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """One stretch of continuous recording to make: a chunk of full-time recording or one
+    event, as segments of `lengths` seconds from `start`, on the camera clock of `origin`."""
+
+    device_name: str
+    origin: int
+    start: int
+    lengths: tuple[int, ...]
+    final: bool  # the end of the recording: flush the encoder into the last segment
+    spec: MediaSpec
+
+    @property
+    def seconds(self) -> int:
+        return sum(self.lengths)
+
+
+def record_run(plan: RunPlan) -> RecordedRun:
+    """Make the media of `plan`. A top-level function so worker processes can run it."""
+    recorder = VideoRecorder(device_name=plan.device_name, start=plan.start, origin=plan.origin,
+                             spec=plan.spec)
+    try:
+        thumbnail = recorder.thumbnail()
+        segments = [recorder.segment(seconds, final=plan.final and i == len(plan.lengths) - 1)
+                    for i, seconds in enumerate(plan.lengths)]
+    finally:
+        recorder.close()
+    return RecordedRun(thumbnail=thumbnail, segments=segments)
+
+
+def _produce(runs: list[RunPlan], workers: int) -> Iterator[RecordedRun]:
+    """record_run for each of `runs`, in order. With several workers and enough media to be
+    worth starting them, runs are encoded in worker processes (x264 through PyAV holds the
+    GIL, so threads would not help), at most two per worker ahead of the uploads so memory
+    stays bounded on a long backfill."""
+    seconds = sum(run.seconds for run in runs)
+    if workers <= 1 or len(runs) < 2 or seconds < PARALLEL_MIN_SECONDS:
+        for run in runs:
+            yield record_run(run)
+        return
+    # spawn, not fork: the parent has an uploader thread and an HTTP session.
+    pool = ProcessPoolExecutor(max_workers=workers,
+                               mp_context=multiprocessing.get_context("spawn"))
+    try:
+        queued = iter(runs)
+        pending = deque(pool.submit(record_run, run) for run in islice(queued, 2 * workers))
+        while pending:
+            result = pending.popleft().result()
+            following = next(queued, None)
+            if following is not None:
+                pending.append(pool.submit(record_run, following))
+            yield result
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 class _Uploader:
     """Uploads on a background thread while the next media is being encoded; keeps order and
     stops at the first refusal (the cloud's reason is raised on the caller's thread)."""
@@ -112,7 +181,7 @@ class _Uploader:
 
 class Camera:
     def __init__(self, *, client: DeviceClient, mode: str, spec: MediaSpec | None = None,
-                 channel: int = 0, event_every: int = 120,
+                 channel: int = 0, event_every: int = 120, workers: int = 1,
                  log: Callable[[str], None] = lambda message: None,
                  stop: threading.Event | None = None):
         if mode not in MODES:
@@ -124,6 +193,7 @@ class Camera:
         self.spec = spec or MediaSpec()
         self.channel = channel
         self.event_every = event_every
+        self.workers = workers  # processes encoding a backfill side by side
         self.log = log
         self.stop = stop or threading.Event()
         self.report = Report()
@@ -135,30 +205,47 @@ class Camera:
         began = time.monotonic()
         uploader = _Uploader()
         try:
-            if self.mode == "fulltime":
-                recorder = VideoRecorder(device_name=self.device_name, start=start,
-                                         spec=self.spec)
-                for segment_seconds in self._segment_lengths(duration):
-                    segment = recorder.segment(segment_seconds,
-                                               final=recorder.position + segment_seconds
-                                               == start + duration)
-                    uploader.submit(lambda s=segment: self._upload_segment(s))
+            if self.mode == "picture":
+                for event in self._plan(start, duration):
+                    self._picture_event(event, uploader)
+            elif self.mode == "fulltime":
+                for run in _produce(self._fulltime_runs(start, duration), self.workers):
+                    for segment in run.segments:
+                        uploader.submit(lambda s=segment: self._upload_segment(s))
             else:
-                for event in plan_events(mode=self.mode, device_name=self.device_name,
-                                         start=start, end=start + duration,
-                                         every=self.event_every, channel=self.channel):
-                    if self.mode == "picture":
-                        self._picture_event(event, uploader)
-                    else:
-                        self._video_event(event, origin=start, uploader=uploader)
+                events = self._plan(start, duration)
+                runs = [RunPlan(device_name=self.device_name, origin=start, start=event.start,
+                                lengths=self._segment_lengths(event.seconds), final=True,
+                                spec=self.spec) for event in events]
+                for event, run in zip(events, _produce(runs, self.workers), strict=True):
+                    self._video_event(event, run, uploader)
         finally:
             uploader.finish()
         self.report.wall_seconds = time.monotonic() - began
         return self.report
 
-    def _segment_lengths(self, duration: int) -> list[int]:
+    def _plan(self, start: int, duration: int) -> list[PlannedEvent]:
+        return plan_events(mode=self.mode, device_name=self.device_name, start=start,
+                           end=start + duration, every=self.event_every, channel=self.channel)
+
+    def _fulltime_runs(self, start: int, duration: int) -> list[RunPlan]:
+        """Full-time recording cut into chunks that can be encoded side by side: every chunk
+        shares the camera's clock (origin) and every segment opens on a keyframe, so the
+        chunks join into one continuous stream exactly as one encoder would have made it."""
+        lengths = self._segment_lengths(duration)
+        runs = []
+        at = start
+        for i in range(0, len(lengths), CHUNK_SEGMENTS):
+            chunk = lengths[i:i + CHUNK_SEGMENTS]
+            runs.append(RunPlan(device_name=self.device_name, origin=start, start=at,
+                                lengths=chunk, final=i + CHUNK_SEGMENTS >= len(lengths),
+                                spec=self.spec))
+            at += sum(chunk)
+        return runs
+
+    def _segment_lengths(self, duration: int) -> tuple[int, ...]:
         full, rest = divmod(duration, self.spec.segment_seconds)
-        return [self.spec.segment_seconds] * full + ([rest] if rest else [])
+        return (self.spec.segment_seconds,) * full + ((rest,) if rest else ())
 
     def _upload_segment(self, segment, *, event: PlannedEvent | None = None):
         answer = self.client.upload_segment(
@@ -172,23 +259,15 @@ class Camera:
                  f"{'stored' if answer.get('created', True) else 'already stored'}"
                  + (f" (event {event.event_id})" if event else ""))
 
-    def _video_event(self, event: PlannedEvent, *, origin: int, uploader: _Uploader):
-        # A new recording per event, on the same camera clock (origin): the PTS jumps over the
-        # gap between events exactly as much as the wall clock did.
-        recorder = VideoRecorder(device_name=self.device_name, start=event.start, origin=origin,
-                                 spec=self.spec)
-        thumbnail = recorder.thumbnail()
-
+    def _video_event(self, event: PlannedEvent, run: RecordedRun, uploader: _Uploader):
         def open_event():
             self.client.open_event(event_id=event.event_id, start_time=event.start,
                                    data=event.data, channel=self.channel)
             self.client.upload_thumbnail(event_id=event.event_id, start_time=event.start,
-                                         jpeg=thumbnail, channel=self.channel)
+                                         jpeg=run.thumbnail, channel=self.channel)
 
         uploader.submit(open_event)
-        lengths = self._segment_lengths(event.seconds)
-        for i, seconds in enumerate(lengths):
-            segment = recorder.segment(seconds, final=i == len(lengths) - 1)
+        for segment in run.segments:
             uploader.submit(lambda s=segment: self._upload_segment(s, event=event))
         uploader.submit(lambda: self._close_event(event, end=event.end))
 

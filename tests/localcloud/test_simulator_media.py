@@ -169,3 +169,23 @@ def test_events_are_planned_every_interval_and_fit_their_kind():
     # The same window plans the same events, so a repeated run uploads nothing new.
     assert plan_events(mode="event", device_name="cam", start=START, end=START + 600,
                        every=120) == video
+
+
+@pytest.mark.slow  # starts two worker processes
+def test_chunks_encoded_in_worker_processes_join_into_one_continuous_stream(monkeypatch):
+    from localcloud.simulator import camera
+
+    monkeypatch.setattr(camera, "PARALLEL_MIN_SECONDS", 0)
+    spec = MediaSpec(width=320, height=180)
+    plans = [camera.RunPlan(device_name="cam", origin=START, start=START + 4 * k,
+                            lengths=(2, 2), final=k == 2, spec=spec) for k in range(3)]
+    runs = list(camera._produce(plans, workers=2))
+    segments = [segment for run in runs for segment in run.segments]
+    assert [s.start for s in segments] == [START + 2 * k for k in range(6)]
+    pts = []
+    for segment in segments:
+        _, packets = _demux(segment.data)
+        assert packets["video"][0].is_keyframe
+        pts += [p.pts for p in packets["video"]]
+    # 6 segments × 2 s × 15 fps, one frame step apart from the first frame to the last.
+    assert pts == list(range(0, 180 * (TS_CLOCK // 15), TS_CLOCK // 15))

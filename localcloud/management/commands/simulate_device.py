@@ -1,5 +1,6 @@
 """simulate_device: a camera that records real media and uploads it through localcloud's device
 API — a past window as fast as it can (backfill, the default) or live until stopped."""
+import os
 import signal
 import threading
 import time
@@ -50,6 +51,9 @@ class Command(BaseCommand):
         parser.add_argument("--fps", type=int, default=15, help=_("video frame rate (default 15)"))
         parser.add_argument("--size", type=_size, default=(640, 360),
                             help=_("picture size WxH (default 640x360)"))
+        parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
+                            help=_("processes encoding a long backfill side by side "
+                                   "(default: up to 2, one per CPU)"))
         parser.add_argument("--time-zone", default=None,
                             help=_("time zone of the clock in the picture "
                                    "(default LOCALCLOUD_TIME_ZONE)"))
@@ -69,6 +73,8 @@ class Command(BaseCommand):
             raise CommandError(_("--start is for backfills; a live camera records from now."))
         if opts["event_every"] < 1:
             raise CommandError(_("--event-every must be at least 1 second."))
+        if opts["workers"] < 1:
+            raise CommandError(_("--workers must be at least 1."))
         if opts["channel"] < 0:
             raise CommandError(_("--channel must not be negative."))
         width, height = opts["size"]
@@ -87,7 +93,7 @@ class Command(BaseCommand):
         verbose = opts["verbosity"] >= 2
         stop = threading.Event()
         camera = Camera(client=client, mode=opts["mode"], spec=spec, channel=opts["channel"],
-                        event_every=opts["event_every"], stop=stop,
+                        event_every=opts["event_every"], workers=opts["workers"], stop=stop,
                         log=(lambda line: self.stdout.write(line)) if verbose else lambda _l: None)
 
         try:
