@@ -46,8 +46,9 @@ def days_touched(start: int, end: int) -> list[date]:
 
 
 def days_add(*, device, channel_id: int, start: int, end: int) -> None:
+    days = days_touched(start, end)
     RecordingDay.objects.bulk_create(
-        [RecordingDay(device=device, channel_id=channel_id, day=d) for d in days_touched(start, end)],
+        [RecordingDay(device=device, channel_id=channel_id, day=d) for d in days],
         ignore_conflicts=True,
     )
 

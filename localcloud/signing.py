@@ -5,6 +5,7 @@ A signed URL is `<path>?<query>&kid=<key id>&expires=<unix s>&sig=<hex>`; the si
 `<path>?<everything before "&sig=">`, so altering any part (the playlist's starttime_epoch and
 endtime_epoch included) or appending to it breaks it. The host is not signed, so the same URL
 works behind a CDN or another public address."""
+import hashlib
 import hmac
 from functools import cache
 from urllib.parse import parse_qsl, urlencode
@@ -48,11 +49,15 @@ class Signer:
     def __init__(self, expires: int):
         self.kid, self.secret = _keys()[0]
         self.expires = int(expires)
+        # The keyed HMAC state, copied per URL: half the cost of keying it each time.
+        self._keyed = hmac.new(self.secret, digestmod=hashlib.sha256)
 
     def sign(self, path: str, query: str = "") -> str:
         """`path?query&kid=..&expires=..&sig=..` (relative; see public_url)."""
         prefix = (query + "&" if query else "") + f"kid={self.kid}&expires={self.expires}"
-        return f"{path}?{prefix}&sig={_mac(self.secret, f'{path}?{prefix}')}"
+        mac = self._keyed.copy()
+        mac.update(f"{path}?{prefix}".encode())
+        return f"{path}?{prefix}&sig={mac.hexdigest()}"
 
 
 def signed_url(path: str, params: dict | None = None, *, expires: int) -> str:

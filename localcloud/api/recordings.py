@@ -20,9 +20,11 @@ DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MEDIA_URL_TTL = 3600  # thumbnails and picture-stream URLs, as Tencent hands them out
 MAX_SIGNED_TTL = 30 * 86400
 MAX_EVENTS_PAGE = 100
+EVENTS_TOTAL_CAP = 1000
 MAX_THUMBNAILS = 100
 DAY = 86400
-_PLAYLIST_RE = re.compile(r"^/media/v1/(?P<product>[^/?#]+)/(?P<device>[^/?#]+)/(?P<channel>\d+)/video\.m3u8$")
+_PLAYLIST_RE = re.compile(
+    r"^/media/v1/(?P<product>[^/?#]+)/(?P<device>[^/?#]+)/(?P<channel>\d+)/video\.m3u8$")
 
 
 def _device(p: Params) -> Device:
@@ -127,7 +129,8 @@ def describe_cloud_storage_events(p: Params) -> dict:
         # Keyset cursor: (start_time, id) of the last event handed out, newest first, so the
         # 10,000th page costs what the first does.
         after_start, after_pk = _parse_cursor(context)
-        page = page.filter(Q(start_time__lt=after_start) | Q(start_time=after_start, pk__lt=after_pk))
+        page = page.filter(Q(start_time__lt=after_start)
+                           | Q(start_time=after_start, pk__lt=after_pk))
     rows = list(page.order_by("-start_time", "-pk")[: size + 1])
     listover = len(rows) <= size
     rows = rows[:size]
@@ -137,7 +140,9 @@ def describe_cloud_storage_events(p: Params) -> dict:
                    for e in rows],
         "Context": "" if listover or not rows else _cursor(rows[-1].start_time, rows[-1].pk),
         "Listover": listover,
-        "Total": matching.count(),
+        # Tencent documents Total as an internal result count, not the number of events;
+        # localcloud counts the matching events up to EVENTS_TOTAL_CAP so deep pages stay cheap.
+        "Total": matching.order_by()[:EVENTS_TOTAL_CAP].count(),
         "VideoURL": playlists.video_url(device, channel),
     }
 

@@ -188,6 +188,7 @@ def segment_upload(*, device: Device, channel_id: int, start: int, end: int, bod
             if repeat:
                 return repeat
             if Segment.objects.filter(device=device, channel_id=channel_id,
+                                      start_time__gt=start - MAX_SEGMENT_SECONDS,
                                       start_time__lt=end, end_time__gt=start).exists():
                 raise DeviceApiError(409, "conflict",
                                      f"The segment {start}-{end} overlaps a stored segment.")

@@ -3,6 +3,7 @@ playlist's own expiry."""
 import math
 from datetime import UTC, datetime
 
+from localcloud.device.services import MAX_SEGMENT_SECONDS
 from localcloud.models import Device, Segment
 from localcloud.signing import Signer, public_url
 
@@ -29,7 +30,10 @@ def _program_date_time(epoch: int) -> str:
 def render(*, device_id: int, channel_id: int, start: int, end: int, expires: int) -> str | None:
     """The playlist text, or None when nothing was recorded in [start, end)."""
     rows = list(
+        # The lower bound on start_time (segments last at most a minute) lets the database
+        # walk the (device, channel, start_time) index instead of scanning the device's rows.
         Segment.objects.filter(device_id=device_id, channel_id=channel_id,
+                               start_time__gt=start - MAX_SEGMENT_SECONDS,
                                start_time__lt=end, end_time__gt=start)
         .order_by("start_time").values_list("pk", "start_time", "end_time", "duration_ms")
     )

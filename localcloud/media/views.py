@@ -4,6 +4,9 @@ refused with 403. Files are served with byte ranges (206) and CORS for the porta
 import gzip
 import json
 import re
+import threading
+import time
+from collections import OrderedDict
 from functools import wraps
 
 from django.conf import settings
@@ -18,6 +21,37 @@ from localcloud.storage import media_open, media_size
 MAX_PLAYLIST_SECONDS = 7 * 86400
 CHUNK = 256 * 1024
 _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+class _PlaylistCache:
+    """The last few playlists served, gzipped, per signed URL. A player, a page reload and a
+    second viewer ask for the same signed URL; rendering 8,640 signed segment URLs again each
+    time would cost far more than keeping ~400 KB. A short life bounds how stale a range that
+    is still being recorded can be; the signature (and so the expiry) is part of the key."""
+
+    def __init__(self, size: int = 16, ttl: float = 10.0):
+        self.size, self.ttl = size, ttl
+        self.entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: str) -> bytes | None:
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry is None or entry[0] < time.monotonic():
+                self.entries.pop(key, None)
+                return None
+            self.entries.move_to_end(key)
+            return entry[1]
+
+    def put(self, key: str, value: bytes) -> None:
+        with self.lock:
+            self.entries[key] = (time.monotonic() + self.ttl, value)
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+
+_playlist_cache = _PlaylistCache()
 
 
 def _json_error(status: int, code: str, message: str) -> HttpResponse:
@@ -129,16 +163,22 @@ def playlist(request, params, product_id: str, device_name: str, channel_id: int
                  .values_list("pk", flat=True).first())
     if device_id is None:
         return _json_error(404, "not_found", "This device does not exist.")
-    text = playlists.render(device_id=device_id, channel_id=channel_id, start=start,
-                            end=max(end, start + 1), expires=int(params["_expires"]))
-    if text is None:
-        return _json_error(404, "not_found", "Nothing was recorded in this time range.")
-    body = text.encode()
+    key = request.path_info + "?" + request.META.get("QUERY_STRING", "")
+    zipped = _playlist_cache.get(key)
+    if zipped is None:
+        text = playlists.render(device_id=device_id, channel_id=channel_id, start=start,
+                                end=max(end, start + 1), expires=int(params["_expires"]))
+        if text is None:
+            return _json_error(404, "not_found", "Nothing was recorded in this time range.")
+        # Level 1: a 24 h playlist is ~1 MB of text; speed matters more than the last bytes.
+        zipped = gzip.compress(text.encode(), compresslevel=1, mtime=0)
+        _playlist_cache.put(key, zipped)
     response = HttpResponse(content_type="application/vnd.apple.mpegurl")
     if "gzip" in request.headers.get("Accept-Encoding", ""):
-        # Level 1: a 24 h playlist is ~1 MB of text; speed matters more than the last bytes.
-        body = gzip.compress(body, compresslevel=1, mtime=0)
+        body = zipped
         response["Content-Encoding"] = "gzip"
+    else:
+        body = gzip.decompress(zipped)
     patch_vary_headers(response, ["Accept-Encoding"])
     response.content = b"" if request.method == "HEAD" else body
     response["Content-Length"] = str(len(body))

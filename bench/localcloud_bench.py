@@ -1,0 +1,432 @@
+"""localcloud's recording index, playlists and ingest under load, on PostgreSQL.
+
+    python bench/localcloud_bench.py [--database-url postgres://postgres@127.0.0.1:5432/portal]
+        [--port 8120] [--iterations 200] [--ingest-seconds 20] [--workers 2] [--threads 16]
+
+Seeds its own database (<name>_localcloud_bench, dropped and re-created): one device with 30
+days of full-time 10 s segments (259,200, a 10 s gap every hour so a day holds ~24 spans) and
+1,000,000 events across 100 devices (one of them holds 100,010, so a 10,000th page of 10
+exists). Then it starts `manage.py runlocalcloud` and measures through the official SDK and
+plain HTTP: DescribeCloudStorageTime (one day), DescribeCloudStorageDate, the 24 h playlist
+(gzip), one segment, DescribeCloudStorageEvents at the 1st and the 10,000th page, and ingest of
+256 KB segments from 32 concurrent devices with the server's RSS. Prints a table with p50/p95
+and the machine; never fails. Targets are in the issue and in docs/benchmarks.md."""
+import argparse
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import platform
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+BASE_DIR = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(BASE_DIR))
+
+DAY = 86400
+SEGMENT_SECONDS = 10
+SEGMENTS = 259_200
+SPAN_SEGMENTS = 359  # then a 10 s gap: about one span per hour
+EVENTS = 1_000_000
+EVENT_DEVICES = 100
+BIG_DEVICE_EVENTS = 100_010
+INGEST_DEVICES = 32
+INGEST_BYTES = 256 * 1024
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * p
+    low, high = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
+
+
+def machine() -> str:
+    cpu = platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def timed(fn, n: int) -> list[float]:
+    fn()  # warm-up: connections, caches, the server's first import of a view
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+# --- database -------------------------------------------------------------------------------
+def recreate_database(url: str) -> str:
+    import psycopg
+
+    parts = urlsplit(url)
+    name = (parts.path.lstrip("/") or "portal") + "_localcloud_bench"
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def _fernet_key() -> str:
+    from cryptography.fernet import Fernet
+
+    return Fernet.generate_key().decode()
+
+
+def server_env(database_url: str, media_root: Path, port: int) -> dict:
+    return dict(
+        os.environ, DATABASE_URL=database_url, LOCALCLOUD_MEDIA_ROOT=str(media_root),
+        LOCALCLOUD_PUBLIC_URL=f"http://127.0.0.1:{port}", DJANGO_SETTINGS_MODULE="portal.settings",
+        # Production mode (DEBUG off: no per-query logging), with throw-away secrets.
+        SECRET_KEY=os.environ.get("SECRET_KEY", secrets.token_urlsafe(40)), DEBUG="0",
+        FERNET_KEYS=os.environ.get("FERNET_KEYS", _fernet_key()),
+        LOCALCLOUD_ACCESS_LOG=os.devnull,
+    )
+
+
+def media_bodies():
+    from tests.localcloud import media_factory
+
+    segment = media_factory.ts_segment(SEGMENT_SECONDS)
+    # Pad to 256 KB with MPEG-TS null packets (PID 0x1FFF): still a valid, decodable stream.
+    null_packet = b"\x47\x1f\xff\x10" + b"\xff" * 184
+    padded = segment + null_packet * ((INGEST_BYTES - len(segment)) // 188 + 1)
+    return segment, padded
+
+
+def seed(now: int, media_root: Path, segment: bytes) -> dict:
+    from django.db import connection
+
+    from localcloud import index
+    from localcloud.models import (
+        Device,
+        Event,
+        Package,
+        Product,
+        RecordingDay,
+        Segment,
+        Span,
+    )
+    from localcloud.storage import media_write
+
+    media_write("bench/segment.ts", segment)
+    product = Product.objects.create(product_id="BENCHPROD1", product_name="bench",
+                                     created_at=now, updated_at=now)
+    ingest_product = Product.objects.create(product_id="BENCHPROD2", product_name="bench ingest",
+                                     created_at=now, updated_at=now)
+    devices = Device.objects.bulk_create(
+        [Device(product=product, device_name=f"cam{n:04d}", psk=secrets.token_hex(16),
+                created_at=now) for n in range(EVENT_DEVICES)]
+        + [Device(product=ingest_product, device_name=f"ingest{n:03d}", psk=secrets.token_hex(16),
+                  created_at=now) for n in range(INGEST_DEVICES)])
+    for device in devices:
+        Package.objects.create(order_id=f"bench-{device.pk}", device=device, package_id="yc1y30d",
+                               cs_type=1, shift_duration=30, duration=365 * DAY,
+                               start_time=now - 40 * DAY, expire_time=now + 300 * DAY,
+                               created_at=now, updated_at=now)
+    main = devices[0]
+
+    # 259,200 segments ending now, a 10 s gap after every SPAN_SEGMENTS.
+    total = SEGMENTS * SEGMENT_SECONDS + (SEGMENTS // SPAN_SEGMENTS) * SEGMENT_SECONDS
+    first = (now - total - 60) // 10 * 10
+    starts = [first + i * SEGMENT_SECONDS + (i // SPAN_SEGMENTS) * SEGMENT_SECONDS
+              for i in range(SEGMENTS)]
+    sha = hashlib.sha256(segment).hexdigest()
+    t = time.perf_counter()
+    with connection.cursor() as cursor:
+        with cursor.copy(f"COPY {Segment._meta.db_table} (device_id, channel_id, start_time, "
+                         "end_time, duration_ms, path, size, sha256, retention_days, purge_at) "
+                         "FROM STDIN") as copy:
+            for s in starts:
+                copy.write_row((main.pk, 0, s, s + SEGMENT_SECONDS, SEGMENT_SECONDS * 1000,
+                                "bench/segment.ts", len(segment), sha, 30,
+                                s + SEGMENT_SECONDS + 30 * DAY))
+        spans, span_start, prev_end = [], starts[0], starts[0] + SEGMENT_SECONDS
+        for s in starts[1:]:
+            if s > prev_end:
+                spans.append((span_start, prev_end))
+                span_start = s
+            prev_end = s + SEGMENT_SECONDS
+        spans.append((span_start, prev_end))
+        with cursor.copy(f"COPY {Span._meta.db_table} (device_id, channel_id, start_time, "
+                         "end_time) FROM STDIN") as copy:
+            for s, e in spans:
+                copy.write_row((main.pk, 0, s, e))
+        days = index.days_touched(starts[0], prev_end)
+        RecordingDay.objects.bulk_create([RecordingDay(device=main, channel_id=0, day=d)
+                                          for d in days])
+        segments_s = time.perf_counter() - t
+
+        t = time.perf_counter()
+        per_device = [BIG_DEVICE_EVENTS] + [
+            (EVENTS - BIG_DEVICE_EVENTS) // (EVENT_DEVICES - 1)
+            + (1 if n < (EVENTS - BIG_DEVICE_EVENTS) % (EVENT_DEVICES - 1) else 0)
+            for n in range(EVENT_DEVICES - 1)]
+        with cursor.copy(f"COPY {Event._meta.db_table} (device_id, channel_id, event_id, "
+                         "start_time, end_time, thumbnail, thumbnail_path, upload_status, data, "
+                         "video_path, audio_path, retention_days, purge_at, frame_rate, "
+                         "media_sha256) FROM STDIN") as copy:
+            for device, count in zip(devices[:EVENT_DEVICES], per_device, strict=True):
+                for k in range(count):
+                    start = now - 5 * k - 5
+                    copy.write_row((device.pk, 0, "motion", start, start + 4,
+                                    f"motion-{start}-0.jpg", "", "Finished", "", "", "", 30,
+                                    start + 4 + 30 * DAY, 0, ""))
+        events_s = time.perf_counter() - t
+        cursor.execute("ANALYZE")
+    return {"main": main, "devices": devices, "spans": len(spans), "first": starts[0],
+            "last_end": prev_end, "segments_s": segments_s, "events_s": events_s,
+            "ingest": devices[EVENT_DEVICES:]}
+
+
+# --- server ---------------------------------------------------------------------------------
+def start_server(env: dict, port: int, workers: int, threads: int, log: Path):
+    handle = open(log, "ab")  # noqa: SIM115 (closed by the caller)
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "runlocalcloud", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", str(workers), "--threads", str(threads)],
+        cwd=BASE_DIR, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("POST", "/", body=b"{}", headers={"Content-Type": "application/json"})
+            conn.getresponse().read()
+            return process, handle
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit(f"runlocalcloud did not start; see {log}")
+
+
+def tree_rss_mb(pid: int) -> float:
+    """RSS of a process and all its descendants (gunicorn master + workers)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        todo += children.get(p, [])
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+# --- measurements ---------------------------------------------------------------------------
+def sdk(port: int):
+    from django.conf import settings
+    from tencentcloud.common import credential
+    from tencentcloud.common.profile.client_profile import ClientProfile
+    from tencentcloud.common.profile.http_profile import HttpProfile
+    from tencentcloud.iotvideo.v20211125.iotvideo_client import IotvideoClient
+
+    cred = credential.Credential(settings.LOCALCLOUD_SECRET_ID, settings.LOCALCLOUD_SECRET_KEY)
+    http = HttpProfile(protocol="http", endpoint=f"127.0.0.1:{port}", reqTimeout=60)
+    client = IotvideoClient(cred, "ap-guangzhou", ClientProfile(httpProfile=http))
+
+    def call(action: str, **params) -> dict:
+        from tencentcloud.iotvideo.v20211125 import models
+
+        request = getattr(models, f"{action}Request")()
+        request.from_json_string(json.dumps(params))
+        return json.loads(getattr(client, action)(request).to_json_string())
+
+    return call
+
+
+def http_get(port: int):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def get(url: str, headers: dict | None = None) -> tuple[int, bytes, dict]:
+        parts = urlsplit(url)
+        conn.request("GET", parts.path + ("?" + parts.query if parts.query else ""),
+                     headers=headers or {})
+        response = conn.getresponse()
+        return response.status, response.read(), dict(response.getheaders())
+
+    return get
+
+
+def ingest(port: int, devices, body: bytes, seconds: float, server_pid: int) -> dict:
+    """32 devices upload 256 KB segments as fast as the cloud takes them, for `seconds`."""
+    stop = time.monotonic() + seconds
+    counts, errors, rss = [0] * len(devices), [0] * len(devices), []
+    body_sha = hashlib.sha256(body).hexdigest()
+    base_start = int(time.time()) - 20 * DAY
+
+    def device_loop(n: int) -> None:
+        device = devices[n]
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        i = 0
+        while time.monotonic() < stop:
+            start = base_start + i * SEGMENT_SECONDS
+            query = f"channel=0&start_time={start}&end_time={start + SEGMENT_SECONDS}"
+            ts, nonce = str(int(time.time())), secrets.token_hex(12)
+            message = "\n".join(["PUT", "/device/v1/segments", query, ts, nonce, body_sha])
+            sig = hmac.new(device.psk.encode(), message.encode(), hashlib.sha256).hexdigest()
+            conn.request("PUT", f"/device/v1/segments?{query}", body=body, headers={
+                "Content-Type": "video/mp2t", "X-Device-Product": device.product.product_id,
+                "X-Device-Name": device.device_name, "X-Device-Timestamp": ts,
+                "X-Device-Nonce": nonce, "X-Device-Signature": sig})
+            response = conn.getresponse()
+            response.read()
+            if response.status == 201:
+                counts[n] += 1
+            else:
+                errors[n] += 1
+            i += 1
+
+    def sample_rss() -> None:
+        while time.monotonic() < stop:
+            rss.append(tree_rss_mb(server_pid))
+            time.sleep(0.5)
+
+    sampler = threading.Thread(target=sample_rss)
+    sampler.start()
+    began = time.monotonic()
+    with ThreadPoolExecutor(max_workers=len(devices)) as pool:
+        list(pool.map(device_loop, range(len(devices))))
+    elapsed = time.monotonic() - began
+    sampler.join()
+    return {"rate": sum(counts) / elapsed, "uploads": sum(counts), "errors": sum(errors),
+            "rss_max": max(rss) if rss else 0.0, "elapsed": elapsed}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default=os.environ.get(
+        "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal"))
+    parser.add_argument("--port", type=int, default=8120)
+    parser.add_argument("--iterations", type=int, default=200)
+    parser.add_argument("--ingest-seconds", type=float, default=20)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=16)
+    args = parser.parse_args()
+    if not args.database_url.startswith(("postgres://", "postgresql://")):
+        raise SystemExit("The benchmark runs on PostgreSQL: pass --database-url postgres://…")
+
+    workdir = Path(tempfile.mkdtemp(prefix="localcloud-bench-"))
+    media_root = workdir / "media"
+    media_root.mkdir()
+    database_url = recreate_database(args.database_url)
+    env = server_env(database_url, media_root, args.port)
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "localcloud"],
+                   cwd=BASE_DIR, env=env, check=True, capture_output=True)
+    os.environ.update({k: env[k] for k in ("DATABASE_URL", "LOCALCLOUD_MEDIA_ROOT",
+                                           "LOCALCLOUD_PUBLIC_URL", "DJANGO_SETTINGS_MODULE",
+                                           "SECRET_KEY", "DEBUG", "FERNET_KEYS")})
+    import django
+
+    django.setup()
+    from localcloud import index
+    from localcloud.api.recordings import _cursor
+    from localcloud.models import Event
+
+    now = int(time.time())
+    segment, padded = media_bodies()
+    seeded = seed(now, media_root, segment)
+    main_device = seeded["main"]
+    process, log = start_server(env, args.port, args.workers, args.threads,
+                                workdir / "runlocalcloud.log")
+    rows: list[tuple[str, str, str, str]] = []
+    try:
+        call = sdk(args.port)
+        get = http_get(args.port)
+        ids = {"ProductId": "BENCHPROD1", "DeviceName": main_device.device_name}
+        day = index.day_of(now - 15 * DAY)
+        day_start, day_end = index.day_bounds(day)
+        n = args.iterations
+
+        answer = call("DescribeCloudStorageTime", Date=day.isoformat(), **ids)
+        spans_in_day = len(answer["Data"]["TimeList"])
+        lat = timed(lambda: call("DescribeCloudStorageTime", Date=day.isoformat(), **ids), n)
+        rows.append(("DescribeCloudStorageTime, one day (SDK)", f"{percentile(lat, .5):.1f}",
+                     f"{percentile(lat, .95):.1f}", f"≤ 15; {spans_in_day} spans in the day"))
+        lat = timed(lambda: call("DescribeCloudStorageDate", **ids), n)
+        rows.append(("DescribeCloudStorageDate (SDK)", f"{percentile(lat, .5):.1f}",
+                     f"{percentile(lat, .95):.1f}", "≤ 10"))
+
+        video_url = answer["Data"]["VideoURL"]
+        signed = call("GenerateSignedVideoURL",
+                      VideoURL=f"{video_url}?starttime_epoch={day_start}&endtime_epoch={day_end}",
+                      ExpireTime=now + 3 * 3600)["SignedVideoURL"]
+        status, body, headers = get(signed, {"Accept-Encoding": "gzip"})
+        assert status == 200 and headers.get("Content-Encoding") == "gzip", (status, body[:200])
+        _, plain, _ = get(signed)
+        segment_count = plain.count(b"#EXTINF")
+        lat = timed(lambda: get(signed, {"Accept-Encoding": "gzip"}), max(50, n // 4))
+        rows.append((f"24 h playlist, gzip ({segment_count} segments, {len(body) // 1024} KB "
+                     f"of {len(plain) // 1024} KB)", f"{percentile(lat, .5):.1f}",
+                     f"{percentile(lat, .95):.1f}", "≤ 15"))
+        first_segment = next(line for line in plain.decode().splitlines()
+                             if line.startswith("http"))
+        lat = timed(lambda: get(first_segment), n)
+        rows.append((f"one segment ({len(segment) // 1024} KB)", f"{percentile(lat, .5):.1f}",
+                     f"{percentile(lat, .95):.1f}", ""))
+
+        events_range = {"StartTime": now - 30 * DAY, "EndTime": now, "Size": 10}
+        lat = timed(lambda: call("DescribeCloudStorageEvents", **events_range, **ids), n)
+        rows.append(("DescribeCloudStorageEvents, page 1 (SDK)", f"{percentile(lat, .5):.1f}",
+                     f"{percentile(lat, .95):.1f}", "≤ 15"))
+        # The cursor the 9,999th page hands out, read straight from the index.
+        last = (Event.objects.filter(device=main_device, channel_id=0)
+                .order_by("-start_time", "-pk").values_list("start_time", "pk")[99_989])
+        context = _cursor(*last)
+        page = call("DescribeCloudStorageEvents", Context=context, **events_range, **ids)
+        assert len(page["Events"]) == 10, page
+        lat = timed(lambda: call("DescribeCloudStorageEvents", Context=context,
+                                 **events_range, **ids), n)
+        rows.append(("DescribeCloudStorageEvents, page 10,000 (SDK)",
+                     f"{percentile(lat, .5):.1f}", f"{percentile(lat, .95):.1f}",
+                     "as page 1"))
+
+        result = ingest(args.port, seeded["ingest"], padded, args.ingest_seconds, process.pid)
+        rows.append((f"ingest: {INGEST_DEVICES} devices × 256 KB segments, "
+                     f"{args.ingest_seconds:.0f} s", f"{result['rate']:.0f}/s", "",
+                     f"≥ 300/s; {result['uploads']} stored, {result['errors']} refused"))
+        rows.append(("runlocalcloud RSS during ingest (max)", f"{result['rss_max']:.0f} MB", "",
+                     "≤ 300 MB"))
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+        log.close()
+
+    print(f"localcloud bench — {machine()}")
+    print(f"PostgreSQL; seeded {SEGMENTS:,} segments ({seeded['spans']} spans) in "
+          f"{seeded['segments_s']:.1f} s and {EVENTS:,} events in {seeded['events_s']:.1f} s; "
+          f"runlocalcloud {args.workers} workers × {args.threads} threads")
+    width = max(len(r[0]) for r in rows)
+    print(f"{'measure':<{width}}  {'p50 ms':>9}  {'p95 ms':>9}  target / note")
+    for name, p50, p95, note in rows:
+        print(f"{name:<{width}}  {p50:>9}  {p95:>9}  {note}")
+
+
+if __name__ == "__main__":
+    main()
