@@ -126,5 +126,7 @@ function init(root) {
 
   const at = Number(new URLSearchParams(window.location.search).get("at"));
   if (at && spans.length) seek(at, { play: false });
-  root.player = player; // for the browser tests and the benchmark
+  // For the browser tests and the benchmark.
+  root.player = player;
+  root.timeline = timeline;
 }
