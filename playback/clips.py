@@ -12,8 +12,8 @@ from fractions import Fraction
 from urllib.parse import urljoin
 
 import av
-from av.bitstream import BitStreamFilterContext
 import requests
+from av.bitstream import BitStreamFilterContext
 
 log = logging.getLogger(__name__)
 

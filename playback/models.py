@@ -64,3 +64,6 @@ class ShareView(models.Model):
 
     class Meta:
         ordering = ["-viewed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.link_id} {self.what} {self.viewed_at:%Y-%m-%d %H:%M:%S}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import calendar
 import zoneinfo
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone as dt_timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -94,7 +94,7 @@ def day_window(day: date, tz) -> tuple[datetime, datetime]:
     """[midnight, next midnight) of `day` in zone `tz`, as aware UTC datetimes."""
     start = datetime.combine(day, time.min, tzinfo=tz)
     end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
-    return start.astimezone(dt_timezone.utc), end.astimezone(dt_timezone.utc)
+    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def _cloud_days_covering(start: datetime, end: datetime) -> list[date]:

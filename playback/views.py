@@ -6,7 +6,7 @@ from __future__ import annotations
 import calendar as pycalendar
 import json
 import logging
-from datetime import date, datetime, time, timedelta, timezone as dt_timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -68,7 +68,7 @@ def _parse_epoch(value: str | None, name: str) -> datetime:
         raise BadInput(_("%(name)s must be a Unix time in seconds.") % {"name": name})
     if not 0 < seconds < 2**32:
         raise BadInput(_("%(name)s is out of range.") % {"name": name})
-    return datetime.fromtimestamp(seconds, tz=dt_timezone.utc)
+    return datetime.fromtimestamp(seconds, tz=UTC)
 
 
 def _parse_clock(value: str | None, name: str) -> time | None:
@@ -81,7 +81,7 @@ def _parse_clock(value: str | None, name: str) -> time | None:
 
 
 def _at(day: date, clock: time, tz) -> datetime:
-    return datetime.combine(day, clock, tzinfo=tz).astimezone(dt_timezone.utc)
+    return datetime.combine(day, clock, tzinfo=tz).astimezone(UTC)
 
 
 def _range_from(params, tz) -> tuple[datetime, datetime]:

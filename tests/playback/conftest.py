@@ -7,8 +7,8 @@ from datetime import datetime
 
 import pytest
 
-from devices.models import DeviceGrant, PackageState, Product, StreamKind
 from devices.models import Device as PortalDevice
+from devices.models import DeviceGrant, PackageState, Product, StreamKind
 from tests.factories import CloudConnectionFactory
 from tests.localcloud.device_http import Camera, provision, sdk_call
 

@@ -2,7 +2,7 @@
 foreign tenants and ungranted viewers get 404, bad input gets a clear 400."""
 import io
 import zoneinfo
-from datetime import UTC, datetime
+from datetime import datetime
 
 import av
 import pytest
@@ -264,8 +264,8 @@ def test_picture_event_download_is_a_transcoded_mp4(client_for, viewer_user, pic
 
 def test_only_admins_delete_events(client_for, admin_user, staff_user, sdk_client, localcloud,
                                    mirror):
-    from tests.playback.conftest import Footage, buy, simulate
     from tests.localcloud.device_http import provision
+    from tests.playback.conftest import Footage, buy, simulate
     camera = provision(sdk_client, localcloud)
     start = buy(sdk_client, camera, "ye1m3d")
     simulate(localcloud, camera, mode="event", start=start, duration=40, every=20)
