@@ -140,15 +140,26 @@ def segment_payload(segment: Segment) -> dict:
             "duration_ms": segment.duration_ms, "retention_days": segment.retention_days}
 
 
-def _same_segment(device: Device, channel_id: int, start: int, sha: str) -> Upload | None:
-    existing = Segment.objects.filter(device=device, channel_id=channel_id,
-                                      start_time=start).first()
-    if existing is None:
-        return None
-    if existing.sha256 != sha:
+def _repeat_or_overlap(device: Device, channel_id: int, start: int, end: int,
+                       sha: str) -> Upload | None:
+    """One query for both checks: the same segment again is a repeat (answered, nothing
+    changes); other bytes at the same start, or any overlap, is a conflict."""
+    # Segments last at most a minute, so the lower bound keeps this an index range scan.
+    nearby = list(Segment.objects.filter(device=device, channel_id=channel_id,
+                                         start_time__gt=start - MAX_SEGMENT_SECONDS,
+                                         start_time__lt=end, end_time__gt=start))
+    for existing in nearby:
+        if existing.start_time == start:
+            if existing.sha256 != sha:
+                raise DeviceApiError(409, "conflict",
+                                     f"A different segment starting at {start} is already "
+                                     f"stored.")
+            return Upload(created=False,
+                          payload={"created": False, "segment": segment_payload(existing)})
+    if nearby:
         raise DeviceApiError(409, "conflict",
-                             f"A different segment starting at {start} is already stored.")
-    return Upload(created=False, payload={"created": False, "segment": segment_payload(existing)})
+                             f"The segment {start}-{end} overlaps a stored segment.")
+    return None
 
 
 def segment_upload(*, device: Device, channel_id: int, start: int, end: int, body: bytes,
@@ -161,7 +172,7 @@ def segment_upload(*, device: Device, channel_id: int, start: int, end: int, bod
     sha = hashlib.sha256(body).hexdigest()
     # A repeat changes nothing and is judged before the package: a device may resend after
     # its package expired.
-    repeat = _same_segment(device, channel_id, start, sha)
+    repeat = _repeat_or_overlap(device, channel_id, start, end, sha)
     if repeat:
         return repeat
     event = None
@@ -184,14 +195,9 @@ def segment_upload(*, device: Device, channel_id: int, start: int, end: int, bod
         with transaction.atomic():
             _locked(device)
             # Under the lock, a repeat that raced in since the first look is still a repeat.
-            repeat = _same_segment(device, channel_id, start, sha)
+            repeat = _repeat_or_overlap(device, channel_id, start, end, sha)
             if repeat:
                 return repeat
-            if Segment.objects.filter(device=device, channel_id=channel_id,
-                                      start_time__gt=start - MAX_SEGMENT_SECONDS,
-                                      start_time__lt=end, end_time__gt=start).exists():
-                raise DeviceApiError(409, "conflict",
-                                     f"The segment {start}-{end} overlaps a stored segment.")
             segment = Segment.objects.create(
                 device=device, channel_id=channel_id, start_time=start, end_time=end,
                 duration_ms=checked.duration_ms, path=name, size=len(body), sha256=sha,
@@ -206,7 +212,7 @@ def segment_upload(*, device: Device, channel_id: int, start: int, end: int, bod
             media_delete(name)
         if isinstance(exc, IntegrityError):
             # The same start raced in from another request: answer as for a repeat (or 409).
-            repeat = _same_segment(device, channel_id, start, sha)
+            repeat = _repeat_or_overlap(device, channel_id, start, end, sha)
             if repeat:
                 return repeat
         raise
