@@ -22,7 +22,8 @@ def _po_entries():
         if not msgid or not msgstr or "msgid_plural" in block or block.lstrip().startswith("#~"):
             continue
         join = lambda m: "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', m.group(1))).replace('\\"', '"').replace("\\n", "\n")  # noqa: E731
-        yield join(msgid), join(msgstr), refs
+        fuzzy = re.search(r"(?m)^#,.*\bfuzzy\b", block)  # msgfmt leaves fuzzy ones out
+        yield join(msgid), "" if fuzzy else join(msgstr), refs
 
 
 def test_every_foundation_string_is_translated():

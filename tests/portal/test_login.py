@@ -87,3 +87,10 @@ def test_login_page_is_translatable_from_the_browser(client):
     body = client.get(LOGIN, HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9").content.decode()
     assert "登录" in body and 'lang="zh-hans"' in body
     assert "Log in" in client.get(LOGIN, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+
+@pytest.mark.django_db
+def test_a_visitor_can_switch_the_login_page_to_chinese(client):
+    response = client.post("/i18n/setlang/", {"language": "zh-hans", "next": LOGIN})
+    assert response.status_code == 302
+    assert "登录" in client.get(LOGIN, HTTP_ACCEPT_LANGUAGE="en").content.decode()
