@@ -136,6 +136,11 @@ def package_create(*, device: Device, package_id: str, order_id: str, channel_id
 
     # One purchase per device at a time: the queue arithmetic below reads then shifts rows.
     device = Device.objects.select_for_update().get(pk=device.pk)
+    # A concurrent retry of this order may have committed while we waited for the lock.
+    existing = _existing_order(order_id, device=device, channel_id=channel_id,
+                               package_id=package_id, free=free)
+    if existing is not None:
+        return existing, False
     if free and device.free_trial_used:
         raise unsupported(f"Device `{device.device_name}` has already used its free package.")
     now = clock.now() if at is None else at

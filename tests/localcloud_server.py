@@ -63,13 +63,41 @@ def _drop_postgres_database(url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _drop_orphaned_databases(url: str, prefix: str) -> None:
+    """Drop localcloud test databases left by test runs that were killed before cleaning up."""
+    import psycopg
+
+    parts = urlsplit(url)
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        names = [row[0] for row in conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s", [prefix + "%"])]
+        for name in names:
+            pid = name[len(prefix):].split("_")[0]
+            if pid.isdigit() and not _pid_alive(int(pid)):
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def make_database(*, label: str, workdir: Path) -> tuple[str, bool]:
     """A fresh database for one localcloud: (DATABASE_URL, is_postgres)."""
     test_url = _test_database_url()
     if _is_postgres(test_url):
+        # The pytest process id keeps parallel runs (xdist workers, several checkouts, CI jobs
+        # sharing a server) from dropping each other's database.
         base = urlsplit(test_url).path.lstrip("/") or "portal"
-        worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-        name = f"{base}_localcloud_test" + (f"_{label}" if label else "") + (f"_{worker}" if worker else "")
+        prefix = f"{base}_localcloud_test_"
+        _drop_orphaned_databases(test_url, prefix)
+        name = f"{prefix}{os.getpid()}" + (f"_{label}" if label else "")
         return _recreate_postgres_database(test_url, name), True
     return f"sqlite:///{workdir / 'localcloud.sqlite3'}", False
 

@@ -256,3 +256,23 @@ def test_consume_stats_bad_dates(sdk_client, start, end, word):
                  EndDate=end)
     assert exc.value.code == "InvalidParameterValue"
     assert word in exc.value.message
+
+
+def test_concurrent_retries_of_one_order_buy_one_package(localcloud, camera):
+    """A purchase task retried while the first attempt is still in flight."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.localcloud_server import sdk_client_for
+
+    product_id, (device, *_) = camera
+    oid = order_id()
+
+    def attempt(_):
+        client = sdk_client_for(localcloud)  # one client per thread, as separate workers would
+        buy(client, product_id, device, "yc1m7d", OrderId=oid)
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(attempt, range(6)))
+    client = sdk_client_for(localcloud)
+    listed = sdk_call(client, "DescribeDevicePackages", ProductId=product_id, DeviceName=device)
+    assert [p.OrderId for p in listed.Packages] == [oid]
