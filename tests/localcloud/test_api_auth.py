@@ -112,3 +112,9 @@ def test_revoking_an_unknown_key_fails_clearly(localcloud):
     result = localcloud.manage("localcloud_keys", "revoke", "AKIDunknown", check=False)
     assert result.returncode != 0
     assert "No active key" in result.stderr
+
+
+def test_unsigned_payload_mode_of_the_sdk(localcloud):
+    client = sdk_client_for(localcloud)
+    client.profile.unsignedPayload = True
+    assert sdk_call(client, "DescribeProducts", Limit=1).TotalCount >= 0
