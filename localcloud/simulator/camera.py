@@ -57,7 +57,7 @@ class Report:
 
 
 def plan_events(*, mode: str, device_name: str, start: int, end: int, every: int,
-                channel: int = 0) -> list[PlannedEvent]:
+                channel: int = 0, first_seq: int = 0) -> list[PlannedEvent]:
     """The events a camera records in [start, end): one every `every` seconds from `start`,
     lasting a few seconds to a minute (picture-stream: at most 10 s). Seeded by the device and
     window, so the same command makes the same events (and re-running it uploads nothing new)."""
@@ -66,7 +66,7 @@ def plan_events(*, mode: str, device_name: str, start: int, end: int, every: int
     longest = 10 if mode == "picture" else 60
     events = []
     at = start
-    seq = 0
+    seq = first_seq
     while at < end:
         # Leave a real gap before the next event: the cloud merges recordings less than a
         # second or so apart into one span, and events that touch would read as one.
@@ -347,11 +347,13 @@ class Camera:
 
     def _live_events(self, start: int, end: int | None, wait_until):
         at = start
+        seq = 0  # events are planned one interval at a time; the sequence runs on
         while end is None or at < end:
             window_end = at + self.event_every if end is None else min(end, at + self.event_every)
             for event in plan_events(mode=self.mode, device_name=self.device_name, start=at,
                                      end=window_end, every=self.event_every,
-                                     channel=self.channel):
+                                     channel=self.channel, first_seq=seq):
+                seq += 1
                 if not wait_until(event.start):
                     self.report.interrupted = True
                     return
@@ -367,6 +369,7 @@ class Camera:
                         thumbnail=media.thumbnail, data=event.data, channel=self.channel)
                     self.report.events += 1
                     self.report.media_seconds += event.seconds
+                    self.report.bytes += len(media.video) + len(media.audio)
                     self.log(f"picture event {event.event_id} {event.start}–{event.end} stored")
                 elif not self._live_video_event(event, origin=start, wait_until=wait_until):
                     self.report.interrupted = True
