@@ -328,6 +328,8 @@ def main() -> None:
     parser.add_argument("--ingest-seconds", type=float, default=20)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE",
+                        help="extra environment for runlocalcloud, e.g. MALLOC_ARENA_MAX=2")
     args = parser.parse_args()
     if not args.database_url.startswith(("postgres://", "postgresql://")):
         raise SystemExit("The benchmark runs on PostgreSQL: pass --database-url postgres://…")
@@ -337,6 +339,7 @@ def main() -> None:
     media_root.mkdir()
     database_url = recreate_database(args.database_url)
     env = server_env(database_url, media_root, args.port)
+    env.update(item.split("=", 1) for item in args.server_env)
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "localcloud"],
                    cwd=BASE_DIR, env=env, check=True, capture_output=True)
     os.environ.update({k: env[k] for k in ("DATABASE_URL", "LOCALCLOUD_MEDIA_ROOT",
@@ -418,10 +421,12 @@ def main() -> None:
         process.wait(timeout=30)
         log.close()
 
-    print(f"localcloud bench — {machine()}")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"localcloud bench — {machine()}; load average at the end {load}")
     print(f"PostgreSQL; seeded {SEGMENTS:,} segments ({seeded['spans']} spans) in "
           f"{seeded['segments_s']:.1f} s and {EVENTS:,} events in {seeded['events_s']:.1f} s; "
-          f"runlocalcloud {args.workers} workers × {args.threads} threads")
+          f"runlocalcloud {args.workers} workers × {args.threads} threads"
+          + (f" ({', '.join(args.server_env)})" if args.server_env else ""))
     width = max(len(r[0]) for r in rows)
     print(f"{'measure':<{width}}  {'p50 ms':>9}  {'p95 ms':>9}  target / note")
     for name, p50, p95, note in rows:

@@ -129,8 +129,11 @@ def describe_cloud_storage_events(p: Params) -> dict:
         # Keyset cursor: (start_time, id) of the last event handed out, newest first, so the
         # 10,000th page costs what the first does.
         after_start, after_pk = _parse_cursor(context)
+        # The plain bound lets the database start its index walk at the cursor; the OR
+        # alone would make it scan from the newest event.
         page = page.filter(Q(start_time__lt=after_start)
-                           | Q(start_time=after_start, pk__lt=after_pk))
+                           | Q(start_time=after_start, pk__lt=after_pk),
+                           start_time__lte=after_start)
     rows = list(page.order_by("-start_time", "-pk")[: size + 1])
     listover = len(rows) <= size
     rows = rows[:size]
