@@ -124,7 +124,7 @@ export class MjpegPlayer {
     const splitter = new JpegSplitter();
     const resp = await fetch(stream.video_url);
     if (!resp.ok) {
-      this.showError(`${resp.status} ${resp.statusText}`);
+      this.showError(this.root.dataset.labelError || resp.statusText);
       return;
     }
     const reader = resp.body.getReader();

@@ -40,7 +40,10 @@ function init(root) {
       url.searchParams.set("end", String(Math.ceil(end)));
       return getJSON(url);
     },
-    onError: (data) => showError(`${data.type}: ${data.details}`),
+    onError: (data) => {
+      console.warn("hls.js", data.type, data.details);
+      showError(ds.labelError);
+    },
   });
 
   const timeline = new Timeline(root.querySelector(".timeline"), {

@@ -73,6 +73,16 @@ def test_end_user_plays_an_event_and_seeks_on_the_timeline(page, live_server, br
     page.wait_for_timeout(1500)
     t1 = page.evaluate("document.querySelector('#player video').currentTime")
     assert t1 > t0 + 0.5  # playback resumed at the clicked time
+
+    # Keyboard on the timeline: "-" zooms out to 1 h, space pauses.
+    page.focus(".timeline")
+    page.keyboard.press("-")
+    assert page.get_attribute("[data-zoom='3600']", "aria-pressed") == "true"
+    page.keyboard.press(" ")
+    assert page.evaluate("document.querySelector('#player video').paused")
+    # Hovering shows the time under the pointer.
+    page.mouse.move(x, box["y"] + 10)
+    assert page.locator(".tl-hover").is_visible()
     assert not errors
 
 

@@ -103,3 +103,18 @@ def test_picture_stream_gives_mjpeg_and_aac(picture_footage, mirror):
     audio = requests.get(stream.audio_url, timeout=10).content
     assert video[:2] == b"\xff\xd8" and video.count(b"\xff\xd9") >= 10
     assert audio[0] == 0xFF and audio[1] & 0xF0 == 0xF0  # ADTS sync word
+
+
+def test_signed_source_is_renewed_when_the_cached_one_is_about_to_lapse(event_footage, mirror,
+                                                                       monkeypatch):
+    """The player asks again a few minutes before expiry and must get a fresh address, not the
+    cached one about to lapse. (The portal's clock cannot be moved here: the cloud checks the
+    request signature's timestamp against its own clock, so "about to lapse" is widened.)"""
+    device = mirror(event_footage)
+    window = {"start": utc(event_footage.start), "end": utc(event_footage.end)}
+    first = services.signed_source(device=device, **window)
+    assert services.signed_source(device=device, **window).url == first.url  # cached
+    monkeypatch.setattr(services, "SIGNED_URL_MIN_LEFT", timedelta(hours=2))
+    renewed = services.signed_source(device=device, **window)
+    assert renewed.expires_at > first.expires_at and renewed.url != first.url
+    assert requests.get(renewed.url, timeout=10).status_code == 200
