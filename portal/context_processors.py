@@ -11,6 +11,7 @@ def tenancy(request):
     return {
         "current_tenant": getattr(request, "tenant", None),
         "current_role": role,
+        "membership": getattr(request, "membership", None),
         "memberships": membership_list(user=user),
         "is_admin": role == Role.ADMIN,
         "is_staff_role": role in (Role.ADMIN, Role.STAFF),

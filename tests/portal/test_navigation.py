@@ -104,3 +104,11 @@ def test_a_page_above_your_role_explains_itself_in_the_layout(client_for, staff_
     assert response.status_code == 403
     body = response.content.decode()
     assert "Not allowed" in body and 'class="mainnav"' in body
+
+
+@pytest.mark.django_db
+def test_home_names_the_tenant_and_the_role(client_for, viewer_user):
+    body = client_for(viewer_user).get("/").content.decode()
+    assert "<h1>Acme Cameras</h1>" in body
+    assert "You are signed in as Viewer." in body
+    assert "Acme Cameras · Viewer" in body  # the top bar, where there is no switcher
