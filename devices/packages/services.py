@@ -210,7 +210,8 @@ def purchase_review(*, purchase: Purchase, page_ids: list[int] | None = None,
                 package=package, start_mode=purchase.start_mode, current=row.current, now=now)
         rows.append(row)
     price = selectors.price_map(tenant=purchase.tenant).get(purchase.package_id)
-    with_package = sum(1 for d in devices if d.pk in set(eligible_ids)
+    eligible = set(eligible_ids)
+    with_package = sum(1 for d in devices if d.pk in eligible
                        and d.package_state == PackageState.ACTIVE)
     return PurchaseReview(purchase=purchase, package=package, eligible_ids=eligible_ids,
                           ineligible=ineligible, price=price, rows=rows,
