@@ -2,7 +2,9 @@
 from dataclasses import dataclass
 from typing import Any
 
+from django.apps import apps
 from django.forms.models import model_to_dict
+from django.utils.translation import gettext_lazy as _
 
 from portal.models import AuditEntry, Tenant
 
@@ -65,3 +67,24 @@ def audit_changes(entry: AuditEntry) -> list[Change]:
         changes.append(Change(field, None if old is _ABSENT else old,
                               None if new is _ABSENT else new))
     return changes
+
+
+_ACTION_LABELS = {
+    "create": _("created"),
+    "update": _("changed"),
+    "delete": _("deleted"),
+    "rotate": _("key re-encrypted"),
+}
+
+
+def action_label(action: str) -> str:
+    """A person's word for an action; verbs other apps record show as they are."""
+    return str(_ACTION_LABELS.get(action, action))
+
+
+def object_type_label(object_type: str) -> str:
+    """The model's verbose name for "app.Model" labels, else the label itself."""
+    try:
+        return str(apps.get_model(object_type)._meta.verbose_name)
+    except (LookupError, ValueError):
+        return object_type

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model, password_validation
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.audit import action_label, object_type_label
 from portal.models import TIME_ZONE_CHOICES, CloudConnection, Role
 
 
@@ -121,8 +122,9 @@ class AuditFilterForm(forms.Form):
 
     def __init__(self, *args, object_types: list[str], actions: list[str], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["object_type"].choices = [("", _("All")), *((t, t) for t in object_types)]
-        self.fields["action"].choices = [("", _("All")), *((a, a) for a in actions)]
+        self.fields["object_type"].choices = [
+            ("", _("All")), *((t, object_type_label(t)) for t in object_types)]
+        self.fields["action"].choices = [("", _("All")), *((a, action_label(a)) for a in actions)]
 
     def clean(self):
         cleaned = super().clean()

@@ -30,6 +30,8 @@ class Tenant(models.Model):
 
     class Meta:
         ordering = ["name"]
+        verbose_name = _("company")
+        verbose_name_plural = _("companies")
 
     def __str__(self) -> str:
         return self.name
@@ -44,6 +46,8 @@ class Membership(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "tenant"], name="one_membership_per_tenant")]
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.tenant} ({self.role})"
@@ -64,6 +68,10 @@ class CloudConnection(models.Model):
     secret_id = models.CharField(max_length=128)
     secret_key_encrypted = models.TextField(editable=False)
     updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("cloud connection")
+        verbose_name_plural = _("cloud connections")
 
     def __str__(self) -> str:
         return f"{self.tenant}: {self.get_kind_display()}"
@@ -88,6 +96,10 @@ class UserProfile(models.Model):
                                 choices=settings.LANGUAGES,
                                 help_text=_("Empty: the browser's language"))
 
+    class Meta:
+        verbose_name = _("profile")
+        verbose_name_plural = _("profiles")
+
     def __str__(self) -> str:
         return f"{self.user}"
 
@@ -105,6 +117,10 @@ class Invitation(models.Model):
                                    related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     accepted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
 
     def __str__(self) -> str:
         return f"{self.email} → {self.tenant} ({self.role})"
@@ -136,6 +152,8 @@ class AuditEntry(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
         indexes = [models.Index(fields=["tenant", "object_type", "object_id"])]
 
     def __str__(self) -> str:

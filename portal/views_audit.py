@@ -3,7 +3,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 
 from portal import selectors
-from portal.audit import audit_changes
+from portal.audit import action_label, audit_changes, object_type_label
 from portal.forms import AuditFilterForm
 from portal.permissions import admin_required
 
@@ -23,6 +23,8 @@ def audit_log(request):
             status = 400
     entries = selectors.audit_entry_list(tenant=request.tenant, filters=filters)
     page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [(entry, audit_changes(entry)) for entry in page]
+    rows = [{"entry": entry, "action": action_label(entry.action),
+             "object_type": object_type_label(entry.object_type),
+             "changes": audit_changes(entry)} for entry in page]
     return render(request, "portal/audit.html",
                   {"form": form, "page": page, "rows": rows}, status=status)

@@ -110,3 +110,15 @@ def test_never_shows_another_tenants_entries(client_for, admin_user, foreign_adm
 @pytest.mark.parametrize("role_user", ["staff_user", "viewer_user"])
 def test_lower_roles_cannot_read_the_log(request, client_for, role_user):
     assert client_for(request.getfixturevalue(role_user)).get(URL).status_code == 403
+
+
+@pytest.mark.django_db
+def test_actions_and_object_types_read_as_words(client_for, admin_user, staff_user, tenant):
+    from portal.models import Membership
+    membership = Membership.objects.get(user=staff_user)
+    client = client_for(admin_user)
+    client.post(f"/settings/members/{membership.id}/role/", {"role": "viewer"})
+    body = client.get(URL).content.decode()
+    assert ">changed</span>" in body and "membership #" in body
+    zh = client.get(URL, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert ">修改</span>" in zh and "成员关系 #" in zh
