@@ -3,7 +3,7 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from portal.iotvideo import selectors, services
+from portal.iotvideo import observe, selectors, services
 from portal.permissions import admin_required
 
 CHART_HEIGHT = 100
@@ -43,6 +43,7 @@ def _chart(hours):
 @require_GET
 @admin_required
 def cloud_calls(request):
+    observe.flush()  # this process's latest counts, so an admin sees the call they just made
     since, now = selectors.cloud_call_window()
     by_action = selectors.cloud_call_stats_by_action(tenant=request.tenant, since=since)
     hours = selectors.cloud_call_stats_by_hour(tenant=request.tenant, since=since)

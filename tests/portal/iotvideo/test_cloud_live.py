@@ -239,11 +239,42 @@ def test_day_timelines_are_cached_briefly(cloud_tenant, device):
     assert sent(cloud_tenant, "DescribeCloudStorageTime") == 1
 
 
-def test_an_address_that_is_not_a_cloud_is_explained(tenant, live_server):
-    # The portal itself answers at live_server: a web site, not the IoT Video API.
+@pytest.fixture
+def web_site():
+    """A plain web server (not the IoT Video API) answering every POST with an HTML page."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Page(BaseHTTPRequestHandler):
+        status = 200
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            body = b"<html><body>Welcome to nginx!</body></html>"
+            self.send_response(self.server.status)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    server.status = 200
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("status", [200, 404])
+def test_an_address_that_is_not_a_cloud_is_explained(tenant, web_site, status):
     from tests.factories import CloudConnectionFactory
 
-    CloudConnectionFactory(tenant=tenant, endpoint=live_server.url)
+    web_site.status = status
+    CloudConnectionFactory(tenant=tenant, endpoint=f"http://127.0.0.1:{web_site.server_port}")
     tenant.refresh_from_db()
     check = cloud_for(tenant).test_connection()
     assert check.ok is False

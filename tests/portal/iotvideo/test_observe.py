@@ -39,3 +39,25 @@ def test_counting_never_breaks_the_callers_transaction(tenant):
         tenant.save()
     tenant.refresh_from_db()
     assert tenant.name == "still writable"
+
+
+def test_outside_tests_counts_are_buffered_and_written_together(tenant, settings):
+    settings.IOTVIDEO_CALL_LOG_FLUSH_SECONDS = 3600
+    observe.flush()
+    for _ in range(5):
+        observe.record(tenant_id=tenant.pk, action="Buffered", calls=1, duration_ms=10)
+    assert not CloudCall.objects.filter(tenant=tenant, action="Buffered").exists()
+
+    observe.flush()
+
+    [row] = CloudCall.objects.filter(tenant=tenant, action="Buffered")
+    assert (row.calls, row.duration_ms) == (5, 50)
+
+
+def test_counts_of_a_tenant_deleted_meanwhile_are_dropped(tenant, other_tenant, settings):
+    settings.IOTVIDEO_CALL_LOG_FLUSH_SECONDS = 3600
+    observe.flush()
+    observe.record(tenant_id=other_tenant.pk, action="A", calls=1)
+    other_tenant.delete()
+    observe.flush()
+    assert not CloudCall.objects.exists()
