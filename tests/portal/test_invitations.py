@@ -179,3 +179,38 @@ def test_admin_withdraws_an_invitation_and_cannot_touch_foreign_ones(client_for,
     assert client.post(f"/settings/invitations/{theirs.id}/revoke/").status_code == 404
     assert client.post(f"/settings/invitations/{mine.id}/revoke/").status_code == 302
     assert list(Invitation.objects.values_list("email", flat=True)) == ["b@example.com"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_people_racing_with_the_same_link_get_one_account(tenant, admin_user):
+    """The claim is a conditional UPDATE: of two simultaneous accepts exactly one wins."""
+    import threading
+
+    from django.db import connection
+
+    from portal import services
+
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite's in-memory test database serialises writers at the connection level")
+    invitation = Invitation.objects.create(tenant=tenant, email="race@example.com", role=Role.VIEWER)
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def accept(username):
+        from django.db import connections
+        try:
+            barrier.wait()
+            services.invitation_accept(invitation=invitation, username=username, password=NEW_PASSWORD)
+            outcomes.append("ok")
+        except services.ServiceError:
+            outcomes.append("refused")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=accept, args=(name,)) for name in ("racer1", "racer2")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["ok", "refused"]
+    assert Membership.objects.filter(tenant=tenant, user__email="race@example.com").count() == 1
