@@ -12,7 +12,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import islice
 
 from localcloud.simulator.device_client import DeviceClient
@@ -49,7 +49,6 @@ class Report:
     bytes: int = 0
     wall_seconds: float = 0.0
     interrupted: bool = False
-    notes: list[str] = field(default_factory=list)
 
     @property
     def speed(self) -> float:
@@ -120,9 +119,9 @@ def record_run(plan: RunPlan) -> RecordedRun:
 
 def _produce(runs: list[RunPlan], workers: int) -> Iterator[RecordedRun]:
     """record_run for each of `runs`, in order. With several workers and enough media to be
-    worth starting them, runs are encoded in worker processes (x264 through PyAV holds the
-    GIL, so threads would not help), at most two per worker ahead of the uploads so memory
-    stays bounded on a long backfill."""
+    worth starting them, runs are encoded in worker processes (encoding threads measured no
+    faster than one: the per-frame work is driven from Python), at most two per worker ahead
+    of the uploads so memory stays bounded on a long backfill."""
     seconds = sum(run.seconds for run in runs)
     if workers <= 1 or len(runs) < 2 or seconds < PARALLEL_MIN_SECONDS:
         for run in runs:
@@ -332,6 +331,12 @@ class Camera:
 
     def _live_fulltime(self, start: int, end: int | None, wait_until):
         recorder = VideoRecorder(device_name=self.device_name, start=start, spec=self.spec)
+        try:
+            self._live_segments(recorder, end, wait_until)
+        finally:
+            recorder.close()
+
+    def _live_segments(self, recorder: VideoRecorder, end: int | None, wait_until):
         while end is None or recorder.position < end:
             seconds = self.spec.segment_seconds
             if end is not None:
@@ -379,6 +384,13 @@ class Camera:
     def _live_video_event(self, event: PlannedEvent, *, origin: int, wait_until) -> bool:
         recorder = VideoRecorder(device_name=self.device_name, start=event.start, origin=origin,
                                  spec=self.spec)
+        try:
+            return self._live_event_segments(event, recorder, wait_until)
+        finally:
+            recorder.close()
+
+    def _live_event_segments(self, event: PlannedEvent, recorder: VideoRecorder,
+                             wait_until) -> bool:
         # A camera opens the event (with its snapshot) when the event starts, then uploads its
         # recording segment by segment, then closes it.
         self.client.open_event(event_id=event.event_id, start_time=event.start, data=event.data,

@@ -8,6 +8,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from localcloud.simulator.camera import MODES, Camera
 from localcloud.simulator.cloud_api import CloudApiError, device_psk
@@ -111,10 +112,14 @@ class Command(BaseCommand):
         except DeviceApiError as exc:
             raise CommandError(_("The cloud refused %(device)s: %(reason)s")
                                % {"device": opts["device"], "reason": exc})
+        segments = ngettext("%(count)d segment", "%(count)d segments",
+                            report.segments) % {"count": report.segments}
+        events = ngettext("%(count)d event", "%(count)d events",
+                          report.events) % {"count": report.events}
         self.stdout.write(
-            _("%(device)s: %(segments)d segments, %(events)d events, %(seconds)d s of %(mode)s "
-              "media (%(mb).1f MB) in %(wall).1f s (%(speed).0f× real time)%(stopped)s.")
-            % {"device": opts["device"], "segments": report.segments, "events": report.events,
+            _("%(device)s: %(segments)s, %(events)s, %(seconds)d s of %(mode)s media "
+              "(%(mb).1f MB) in %(wall).1f s (%(speed).0f× real time)%(stopped)s.")
+            % {"device": opts["device"], "segments": segments, "events": events,
                "seconds": report.media_seconds, "mode": opts["mode"],
                "mb": report.bytes / 1e6, "wall": report.wall_seconds, "speed": report.speed,
                "stopped": _(", stopped") if report.interrupted else ""})
