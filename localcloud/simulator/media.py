@@ -33,7 +33,7 @@ class MediaSpec:
     fps: int = 15
     segment_seconds: int = 10
     gop_seconds: int = 2  # a keyframe every 2 s: seeking lands within 2 s, segments stay small
-    sample_rate: int = 16_000  # mono AAC, as the cameras on this platform record it
+    sample_rate: int = 16_000  # mono AAC at 16 kHz: a common camera format, small segments
     picture_fps: int = 5  # picture-stream (MJPEG) events
     picture_max_seconds: int = 10  # the platform keeps at most 10 s per picture-stream event
     time_zone: str = "UTC"
