@@ -426,6 +426,32 @@ def main() -> None:
                      f"{percentile(lat, .5):.1f}", f"{percentile(lat, .95):.1f}",
                      "as page 1"))
 
+        # The same reads in this process, without HTTP, the SDK or TC3: the index's own cost.
+        import gzip
+
+        import localcloud.api.recordings  # noqa: F401 (registers the actions)
+        from localcloud.api.registry import ACTIONS, Params
+        from localcloud.media import playlists
+
+        def local(action: str, **params):
+            return ACTIONS[action](Params(params))
+
+        for label, fn in [
+            ("DescribeCloudStorageTime", lambda: local("DescribeCloudStorageTime",
+                                                       Date=day.isoformat(), **ids)),
+            ("DescribeCloudStorageDate", lambda: local("DescribeCloudStorageDate", **ids)),
+            ("DescribeCloudStorageEvents, page 1",
+             lambda: local("DescribeCloudStorageEvents", **events_range, **ids)),
+            ("DescribeCloudStorageEvents, page 10,000",
+             lambda: local("DescribeCloudStorageEvents", Context=context, **events_range, **ids)),
+            ("24 h playlist rendered + gzipped", lambda: gzip.compress(playlists.render(
+                device_id=main_device.pk, channel_id=0, start=day_start, end=day_end,
+                expires=now + 3600).encode(), compresslevel=1)),
+        ]:
+            lat = timed(fn, max(20, n // 2))
+            rows.append((f"in-process: {label}", f"{percentile(lat, .5):.1f}",
+                         f"{percentile(lat, .95):.1f}", "no HTTP/SDK/TC3"))
+
         result = ingest(args.port, seeded["ingest"], padded, args.ingest_seconds, process.pid)
         rows.append((f"ingest: {INGEST_DEVICES} devices × 256 KB segments, "
                      f"{args.ingest_seconds:.0f} s", f"{result['rate']:.0f}/s", "",
