@@ -9,7 +9,7 @@ import threading
 import time
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -45,6 +45,7 @@ _FIELDS = ("calls", "errors", "throttles", "retries", "duration_ms")
 _lock = threading.Lock()
 _pending: dict[tuple[int, str, dt.datetime], list[int]] = {}
 _last_flush = time.monotonic()
+_timer: threading.Timer | None = None
 
 
 def _flush_interval() -> float:
@@ -59,22 +60,39 @@ def record(*, tenant_id: int, action: str, calls: int = 0, errors: int = 0, thro
     """Add to the counters of (tenant, action, this minute). Never raises: losing a count is
     better than failing the call it counts."""
     minute = (at or timezone.now()).replace(second=0, microsecond=0)
+    global _timer
+    interval = _flush_interval()
     with _lock:
         row = _pending.setdefault((tenant_id, action, minute), [0] * len(_FIELDS))
         for i, value in enumerate((calls, errors, throttles, retries, max(0, duration_ms))):
             row[i] += value
-        due = time.monotonic() - _last_flush >= _flush_interval()
+        due = time.monotonic() - _last_flush >= interval
+        if not due and _timer is None:
+            # A worker may go quiet after a burst: a timer writes the counts anyway.
+            _timer = threading.Timer(interval, _flush_from_timer)
+            _timer.daemon = True
+            _timer.start()
     if due:
         flush()
 
 
+def _flush_from_timer() -> None:
+    try:
+        flush()
+    finally:
+        connections.close_all()  # this thread's own connections; it ends now
+
+
 def flush() -> None:
     """Write this process's pending counters to CloudCall (the page calls it before reading)."""
-    global _last_flush
+    global _last_flush, _timer
     with _lock:
         pending = dict(_pending)
         _pending.clear()
         _last_flush = time.monotonic()
+        if _timer is not None:
+            _timer.cancel()  # no-op when flush() runs in the timer itself
+            _timer = None
     for (tenant_id, action, minute), values in pending.items():
         _write(tenant_id, action, minute, dict(zip(_FIELDS, values, strict=True)))
 

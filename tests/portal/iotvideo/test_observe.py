@@ -11,6 +11,14 @@ from portal.iotvideo.models import CloudCall
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def nothing_left_pending():
+    """Counts a test buffered are written inside that test, never after its database is gone."""
+    observe.flush()
+    yield
+    observe.flush()
+
+
 def test_calls_in_the_same_minute_add_up_in_one_row(tenant):
     at = timezone.now().replace(second=10)
     observe.record(tenant_id=tenant.pk, action="DescribeDevices", calls=1, duration_ms=30, at=at)
@@ -61,3 +69,16 @@ def test_counts_of_a_tenant_deleted_meanwhile_are_dropped(tenant, other_tenant, 
     other_tenant.delete()
     observe.flush()
     assert not CloudCall.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_quiet_worker_still_writes_its_counts_after_a_few_seconds(tenant, settings):
+    import time
+
+    settings.IOTVIDEO_CALL_LOG_FLUSH_SECONDS = 0.5
+    observe.flush()
+    observe.record(tenant_id=tenant.pk, action="Quiet", calls=2)  # and then nothing more
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not CloudCall.objects.filter(action="Quiet").exists():
+        time.sleep(0.1)
+    assert CloudCall.objects.get(action="Quiet").calls == 2
