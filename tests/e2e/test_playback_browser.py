@@ -6,7 +6,7 @@ from django.urls import reverse
 from devices.models import Device, DeviceGrant, PackageState, Product, StreamKind
 from tests.factories import PASSWORD
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def mirror(tenant, footage, user):
