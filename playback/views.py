@@ -40,6 +40,10 @@ class BadInput(Exception):
     """A parameter the user (or a script) sent is not usable; the message says why."""
 
 
+class EventGone(BadInput):
+    """The event named in the URL is not (or no longer) in the cloud."""
+
+
 # --- parsing ---------------------------------------------------------------------------------
 
 def _parse_day(value: str | None) -> date | None:
@@ -288,7 +292,7 @@ def _event_from(request, device, event_id: str) -> services.EventItem:
     start = _parse_epoch(request.GET.get("start") or request.POST.get("start"), "start")
     event = services.event_get(device=device, event_id=event_id, at=start)
     if event is None:
-        raise BadInput(_("This event no longer exists."))
+        raise EventGone(_("This event no longer exists."))
     return event
 
 
@@ -306,7 +310,7 @@ def event_stream(request, device_id: int, event_id: str):
         event = _event_from(request, device, event_id)
         stream = services.picture_stream(device=device, event=event)
     except BadInput as exc:
-        return _json_error(str(exc), 404 if "exist" in str(exc) else 400)
+        return _json_error(str(exc), 404 if isinstance(exc, EventGone) else 400)
     except CloudError as exc:
         return _json_error(exc.message, 502)
     return JsonResponse(_stream_json(stream))
@@ -403,7 +407,8 @@ def event_download(request, device_id: int, event_id: str):
     try:
         return _event_download(device, _event_from(request, device, event_id))
     except BadInput as exc:
-        return HttpResponse(str(exc), status=404, content_type="text/plain; charset=utf-8")
+        return HttpResponse(str(exc), status=404 if isinstance(exc, EventGone) else 400,
+                            content_type="text/plain; charset=utf-8")
     except CloudError as exc:
         return HttpResponse(exc.message, status=502, content_type="text/plain; charset=utf-8")
 

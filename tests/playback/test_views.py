@@ -289,3 +289,23 @@ def test_only_admins_delete_events(client_for, admin_user, staff_user, sdk_clien
                                      action="delete").exists()
     again = admin.post(delete_url, {"start": event_start})
     assert again.status_code == 302  # back to the page with "This event no longer exists."
+
+
+def test_event_stream_of_a_missing_event_is_404_and_a_bad_start_400(client_for, viewer_user,
+                                                                    picture_footage, mirror):
+    device = mirror(picture_footage, grant_to=viewer_user)
+    client = client_for(viewer_user)
+    url = reverse("playback:event_stream", args=[device.pk, "visitor"])
+    missing = client.get(url, {"start": picture_footage.start + 1})
+    assert missing.status_code == 404 and "no longer exists" in missing.json()["error"]
+    assert client.get(url, {"start": "soon"}).status_code == 400
+
+
+def test_device_page_without_a_cloud_connection_says_so(client_for, admin_user, tenant):
+    from devices.models import Device, Product
+
+    product = Product.objects.create(tenant=tenant, product_id="P1", name="Cams")
+    device = Device.objects.create(tenant=tenant, product=product, name="cam1", online=1)
+    resp = client_for(admin_user).get(reverse("playback:device", args=[device.pk]))
+    assert resp.status_code == 200
+    assert 'class="notice notice-error"' in resp.text
