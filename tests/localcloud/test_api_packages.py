@@ -276,3 +276,21 @@ def test_concurrent_retries_of_one_order_buy_one_package(localcloud, camera):
     client = sdk_client_for(localcloud)
     listed = sdk_call(client, "DescribeDevicePackages", ProductId=product_id, DeviceName=device)
     assert [p.OrderId for p in listed.Packages] == [oid]
+
+
+def test_the_queued_package_takes_over_when_the_first_expires(localcloud, sdk_client, camera):
+    """States follow from the stored times, with no scheduler: move the device's packages 30
+    days into the past (what a month of waiting would do) and the live server agrees."""
+    product_id, (device, *_) = camera
+    first = buy(sdk_client, product_id, device, "yc1m7d")
+    second = buy(sdk_client, product_id, device, "ye1m30d")
+    assert sdk_call(sdk_client, "DescribeCloudStorageOrder", OrderId=second).Status == 0
+    localcloud.manage("shell", "-c", (
+        "from django.db.models import F\n"
+        "from localcloud.models import Package\n"
+        f"Package.objects.filter(order_id__in=['{first}', '{second}']).update("
+        f"start_time=F('start_time') - {30 * DAY}, expire_time=F('expire_time') - {30 * DAY})\n"))
+    assert sdk_call(sdk_client, "DescribeCloudStorageOrder", OrderId=first).Status == 1
+    assert sdk_call(sdk_client, "DescribeCloudStorageOrder", OrderId=second).Status == 2
+    state = storage(sdk_client, product_id, device)
+    assert (state.Status, state.Type, state.ShiftDuration) == (1, 2, 30)
