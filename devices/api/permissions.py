@@ -1,11 +1,12 @@
 """Who may call which endpoint: a member of the request's tenant, writes only for admins."""
+from django.utils.translation import gettext_lazy as _
 from rest_framework import permissions
 
 from portal.models import Role
 
 
 class TenantMember(permissions.BasePermission):
-    message = "You are not a member of a company."
+    message = _("You are not a member of a company.")
 
     def has_permission(self, request, view):
         return bool(request.user and request.user.is_authenticated
@@ -15,7 +16,7 @@ class TenantMember(permissions.BasePermission):
 class AdminWrites(TenantMember):
     """Reads for every member; writes for admins only."""
 
-    message = "Only admins can change this."
+    message = _("Only admins can change this.")
 
     def has_permission(self, request, view):
         if not super().has_permission(request, view):
@@ -24,7 +25,7 @@ class AdminWrites(TenantMember):
 
 
 class AdminOnly(TenantMember):
-    message = "Only admins can use this."
+    message = _("Only admins can use this.")
 
     def has_permission(self, request, view):
         return super().has_permission(request, view) and request._request.role == Role.ADMIN

@@ -3,6 +3,7 @@ grants and tags. Views validate input and call devices.selectors / devices.servi
 from django.db.models import QuerySet
 from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -101,7 +102,7 @@ class DeviceList(FleetAPIView):
             page = selectors.device_page(qs, sort=form.sort_key, cursor=form.cleaned_data["cursor"],
                                          size=form.page_size)
         except selectors.BadCursor:
-            raise ValidationError({"cursor": ["This cursor is damaged or outdated; start without one."]})
+            raise ValidationError({"cursor": [_("This cursor is damaged or outdated; start without one.")]})
         next_url = None
         if page.next_cursor:
             params: QueryDict = request.query_params.copy()
@@ -153,7 +154,7 @@ class GrantList(FleetAPIView):
         device = request.query_params.get("device")
         if device:
             if not device.isdigit():
-                raise ValidationError({"device": ["Give a device id."]})
+                raise ValidationError({"device": [_("Give a device id.")]})
             qs = qs.filter(device_id=int(device))
         return qs
 
@@ -169,10 +170,10 @@ class GrantList(FleetAPIView):
         device = (selectors.device_list_visible(tenant=tenant, user=request.user, role=role)
                   .filter(pk=data.validated_data["device"]).first())
         if device is None:
-            raise ValidationError({"device": ["Unknown device."]})
+            raise ValidationError({"device": [_("Unknown device.")]})
         member = services.member_by_email(tenant=tenant, email=data.validated_data["email"])
         if member is None:
-            raise ValidationError({"email": ["No member of this company has this email; invite them first."]})
+            raise ValidationError({"email": [_("No member of this company has this email; invite them first.")]})
         grant = _service_call(services.grant_create, tenant=tenant, actor=request.user,
                               device=device, user=member.user)
         return Response(GrantSerializer(grant).data, status=status.HTTP_201_CREATED)
