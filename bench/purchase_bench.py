@@ -7,11 +7,17 @@ localcloud with its own SQLite database) and cleans up. Prints a table; never fa
 
     python bench/purchase_bench.py [--devices 1000] [--workers 2] [--concurrency 4]
                                    [--rate 50] [--port 8201]
+                                   [--postgres postgres://USER@HOST:5432] [--redis redis://HOST:6379]
+
+With --postgres the portal and localcloud get fresh databases `purchase_bench_portal` and
+`purchase_bench_cloud` on that server (dropped at the end); with --redis the broker and the
+cache (so the rate limit is shared by every worker process) are Redis databases 13 and 14.
 
 --rate is the tenant's per-action request limit (IOTVIDEO_RATE_PER_SECOND) the client keeps to;
 Tencent allows 20 requests/s per action, localcloud has no limit of its own.
 """
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -31,24 +37,40 @@ SECRET_ID = "AKIDpurchasebench000000000000000000"
 SECRET_KEY = "purchasebenchsecretkey00000000000"
 
 
-def _env(workdir: Path, rate: float, **extra) -> dict[str, str]:
+def _env(workdir: Path, args, **extra) -> dict[str, str]:
     env = dict(os.environ)
     env.update({
         "PYTHONPATH": f"{workdir}{os.pathsep}{BASE_DIR}",
         "DJANGO_SETTINGS_MODULE": "bench_settings",
         "VAR_DIR": str(workdir / "var"),
-        "DATABASE_URL": f"sqlite:///{workdir / 'portal.sqlite3'}",
-        "CELERY_BROKER_URL": "filesystem://",
-        "REDIS_URL": "",
+        "DATABASE_URL": _database_url(args, workdir, "portal"),
+        "CELERY_BROKER_URL": f"{args.redis}/13" if args.redis else "filesystem://",
+        "REDIS_URL": f"{args.redis}/14" if args.redis else "",
         "SECRET_KEY": "purchase-bench-" + os.urandom(8).hex(),
         "FERNET_KEYS": "DnlwqjAFSzJTmSNUb8mhdVy_NP0wmuXobdAdS6FXg7k=",
         "LOCALCLOUD_SECRET_ID": SECRET_ID,
         "LOCALCLOUD_SECRET_KEY": SECRET_KEY,
         "PACKAGES_QUEUE": "purchase-bench",
-        "LOG_LEVEL": "WARNING",
+        "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
     })
     env.update(extra)
     return env
+
+
+def _database_url(args, workdir: Path, name: str) -> str:
+    if args.postgres:
+        return f"{args.postgres}/purchase_bench_{name}"
+    return f"sqlite:///{workdir / (name + '.sqlite3')}"
+
+
+def _postgres_recreate(args, *, drop_only: bool = False) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{args.postgres}/postgres", autocommit=True) as db:
+        for name in ("portal", "cloud"):
+            db.execute(f"DROP DATABASE IF EXISTS purchase_bench_{name} WITH (FORCE)")
+            if not drop_only:
+                db.execute(f"CREATE DATABASE purchase_bench_{name}")
 
 
 def _settings_module(workdir: Path, rate: float) -> None:
@@ -102,17 +124,23 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4, help="pool size of each worker")
     parser.add_argument("--rate", type=float, default=50.0)
     parser.add_argument("--port", type=int, default=8201)
+    parser.add_argument("--cloud-workers", type=int, default=2, help="localcloud processes")
+    parser.add_argument("--postgres", default="", help="PostgreSQL server URL, no database")
+    parser.add_argument("--redis", default="", help="Redis server URL, no database number")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args()
+    args.postgres, args.redis = args.postgres.rstrip("/"), args.redis.rstrip("/")
 
     workdir = Path(tempfile.mkdtemp(prefix="purchase-bench-"))
     _settings_module(workdir, args.rate)
-    env = _env(workdir, args.rate)
-    cloud_db = workdir / "localcloud.sqlite3"
-    cloud_env = _env(workdir, args.rate, DATABASE_URL=f"sqlite:///{cloud_db}",
+    if args.postgres:
+        _postgres_recreate(args)
+    env = _env(workdir, args)
+    cloud_db = _database_url(args, workdir, "cloud")
+    cloud_env = _env(workdir, args, DATABASE_URL=cloud_db,
                      DJANGO_SETTINGS_MODULE="portal.settings",
                      LOCALCLOUD_PUBLIC_URL=f"http://127.0.0.1:{args.port}",
-                     LOCALCLOUD_WORKERS="2", LOCALCLOUD_THREADS="8")
+                     LOCALCLOUD_WORKERS=str(args.cloud_workers), LOCALCLOUD_THREADS="8")
     processes = []
     try:
         _manage(env, "migrate", "--noinput")
@@ -135,6 +163,12 @@ def main() -> None:
             _stop(process)
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
+            if args.postgres:
+                with contextlib.suppress(Exception):
+                    from django.db import connections
+
+                    connections.close_all()
+                _postgres_recreate(args, drop_only=True)
     _print(args, result)
 
 
@@ -180,6 +214,7 @@ def _run(args, workdir, env, processes, cloud_db):
             stderr=subprocess.STDOUT, start_new_session=True))
     time.sleep(3)  # let the workers connect before the clock starts
 
+    load = "%.1f %.1f %.1f" % os.getloadavg()
     started = time.monotonic()
     purchase, _ = services.purchase_direct(tenant=tenant, user=user, package_id="ye1m7d",
                                            start_mode="end", device_ids=device_ids,
@@ -200,12 +235,20 @@ def _run(args, workdir, env, processes, cloud_db):
     states = {}
     for o in orders:
         states[o["state"]] = states.get(o["state"], 0) + 1
-    with sqlite3.connect(cloud_db) as db:
-        packages, distinct_orders, devices_with = db.execute(
-            "SELECT COUNT(*), COUNT(DISTINCT order_id), COUNT(DISTINCT device_id) "
-            "FROM localcloud_package WHERE cancelled = 0").fetchone()
+    # Read straight from localcloud's database: a thousand DescribeDevicePackages calls would
+    # measure the API, not the purchase.
+    query = ("SELECT COUNT(*), COUNT(DISTINCT order_id), COUNT(DISTINCT device_id) "
+             "FROM localcloud_package WHERE NOT cancelled")
+    if cloud_db.startswith("sqlite:///"):
+        with sqlite3.connect(cloud_db.removeprefix("sqlite:///")) as db:
+            packages, distinct_orders, devices_with = db.execute(query).fetchone()
+    else:
+        import psycopg
+
+        with psycopg.connect(cloud_db) as db:
+            packages, distinct_orders, devices_with = db.execute(query).fetchone()
     return {
-        "orders": len(orders), "states": states, "confirm_s": confirmed - started,
+        "orders": len(orders), "states": states, "load": load, "confirm_s": confirmed - started,
         "wall_s": finished - started, "p50": _pct(latencies, 0.5), "p95": _pct(latencies, 0.95),
         "max": max(latencies, default=0.0), "mean": statistics.mean(latencies) if latencies else 0.0,
         "cloud_packages": packages, "cloud_orders": distinct_orders,
@@ -220,6 +263,10 @@ def _print(args, r) -> None:
         ("devices", args.devices),
         ("worker processes × pool", f"{args.workers} × {args.concurrency} (prefork)"),
         ("client rate limit / action", f"{args.rate:g}/s"),
+        ("localcloud processes", args.cloud_workers),
+        ("load average before", r["load"]),
+        ("database / broker", f"{'PostgreSQL' if args.postgres else 'SQLite'} / "
+                              f"{'Redis' if args.redis else 'filesystem'}"),
         ("confirm (orders created + queued)", f"{r['confirm_s']:.2f} s"),
         ("confirm → every order done", f"{r['wall_s']:.2f} s"),
         ("throughput", f"{r['orders'] / r['wall_s']:.1f} orders/s" if r["wall_s"] else "-"),
