@@ -124,3 +124,15 @@ def test_a_second_sync_request_reuses_the_running_one(tenant, localcloud):
     # The claim is a conditional update: only one executor wins.
     services.sync_run_execute(run_id=run.pk)
     assert services.sync_run_execute(run_id=run.pk) is None
+
+
+def test_beat_queues_a_sync_for_each_tenant_with_a_cloud_connection(tenant, other_tenant, localcloud,
+                                                                    settings):
+    from devices import tasks
+
+    settings.DEVICES_QUEUE = f"unused-{uuid.uuid4().hex[:6]}"  # nobody consumes it
+    connect(tenant, localcloud)
+    tasks.sync_all_tenants()
+    tasks.sync_all_tenants()  # a second beat while the first run waits adds nothing
+    assert SyncRun.objects.filter(tenant=tenant, status="queued").count() == 1
+    assert not SyncRun.objects.filter(tenant=other_tenant).exists()
