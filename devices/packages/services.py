@@ -408,6 +408,13 @@ def orders_resume_stale(*, pending_older_than: int | None = None) -> int:
     return len(pks)
 
 
+def purchase_drafts_prune(*, older_than: timedelta = timedelta(days=7)) -> int:
+    """Drafts nobody confirmed (the review page was left) are dropped after a week."""
+    deleted, _rows = Purchase.objects.filter(status=Purchase.Status.DRAFT,
+                                             created_at__lt=timezone.now() - older_than).delete()
+    return deleted
+
+
 # --- reconciliation -------------------------------------------------------------------------
 
 def _correct(*, order: Order, changes: dict, reason: str) -> None:

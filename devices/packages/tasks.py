@@ -55,6 +55,7 @@ def orders_resume_stale() -> int:
 def orders_reconcile() -> int:
     """Periodic: lost tasks are queued again, then every tenant's orders checked with the cloud."""
     services.orders_resume_stale()
+    services.purchase_drafts_prune()
     corrected = 0
     for tenant in Tenant.objects.filter(orders__isnull=False).distinct():
         try:

@@ -67,3 +67,25 @@ def test_unknown_package_is_refused(tenant, staff_user, client_for):
         "device": [device.pk], "package": "yc9m7d", "start_mode": "end", "token": "tok-" + "c" * 20})
     assert response.status_code == 400
     assert b"Select a valid choice" in response.content
+
+
+def test_a_bad_fleet_filter_is_refused_with_the_reason(tenant, staff_user, client_for):
+    mirror_only_device(tenant)
+    response = client_for(staff_user).get(reverse("devices:purchase_new"), {"filter": "online=maybe"})
+    assert response.status_code == 400
+    assert "The fleet filter is not valid" in response.content.decode()
+
+
+def test_drafts_left_on_the_review_page_are_pruned(tenant):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from devices.order_models import Purchase
+    from devices.packages import services
+
+    Purchase.objects.create(tenant=tenant, token="old", package_id="yc1m7d",
+                            created_at=timezone.now() - timedelta(days=8))
+    Purchase.objects.create(tenant=tenant, token="new", package_id="yc1m7d")
+    assert services.purchase_drafts_prune() == 1
+    assert list(Purchase.objects.values_list("token", flat=True)) == ["new"]
