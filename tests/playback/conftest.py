@@ -1,9 +1,10 @@
 """Fixtures for playback: cameras in the session's live localcloud with real footage from
 `simulate_device` (run as a child process), and the portal's mirror rows of them."""
+import time
 import uuid
 import zoneinfo
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -27,6 +28,15 @@ class Footage:
     def day(self):
         """The day of the footage in the cloud's (and the test tenant's) zone."""
         return datetime.fromtimestamp(self.start, CLOUD_TZ).date()
+
+
+def clear_of_midnight(duration: int) -> None:
+    """Wait out the cloud's midnight when footage starting now would straddle it: the tests
+    reason about one day, and footage cannot be back-dated."""
+    now = datetime.now(CLOUD_TZ)
+    midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    if (midnight - now).total_seconds() < duration + 30:
+        time.sleep((midnight - now).total_seconds() + 1)
 
 
 def buy(sdk_client, camera: Camera, package: str) -> int:
@@ -55,6 +65,7 @@ def simulate(server, camera: Camera, *, mode: str, start: int, duration: int, ev
 def event_footage(localcloud, sdk_client) -> Footage:
     """A video-stream camera with four events (and gaps between them)."""
     camera = provision(sdk_client, localcloud)
+    clear_of_midnight(200)
     start = buy(sdk_client, camera, "ye1m3d")
     simulate(localcloud, camera, mode="event", start=start, duration=200, every=50)
     return Footage(camera, "event", start, start + 200, 50)
@@ -64,6 +75,7 @@ def event_footage(localcloud, sdk_client) -> Footage:
 def fulltime_footage(localcloud, sdk_client) -> Footage:
     """A video-stream camera that recorded 90 s without a break."""
     camera = provision(sdk_client, localcloud)
+    clear_of_midnight(90)
     start = buy(sdk_client, camera, "yc1m3d")
     simulate(localcloud, camera, mode="fulltime", start=start, duration=90)
     return Footage(camera, "fulltime", start, start + 90, 0)
@@ -73,6 +85,7 @@ def fulltime_footage(localcloud, sdk_client) -> Footage:
 def picture_footage(localcloud, sdk_client) -> Footage:
     """A picture-stream camera (category 595) with three MJPEG + AAC events."""
     camera = provision(sdk_client, localcloud, picture=True)
+    clear_of_midnight(60)
     start = buy(sdk_client, camera, "ye1m3d")
     simulate(localcloud, camera, mode="picture", start=start, duration=60, every=20)
     return Footage(camera, "picture", start, start + 60, 20)

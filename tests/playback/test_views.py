@@ -265,8 +265,9 @@ def test_picture_event_download_is_a_transcoded_mp4(client_for, viewer_user, pic
 def test_only_admins_delete_events(client_for, admin_user, staff_user, sdk_client, localcloud,
                                    mirror):
     from tests.localcloud.device_http import provision
-    from tests.playback.conftest import Footage, buy, simulate
+    from tests.playback.conftest import Footage, buy, clear_of_midnight, simulate
     camera = provision(sdk_client, localcloud)
+    clear_of_midnight(40)
     start = buy(sdk_client, camera, "ye1m3d")
     simulate(localcloud, camera, mode="event", start=start, duration=40, every=20)
     device = mirror(Footage(camera, "event", start, start + 40, 20))
