@@ -214,6 +214,8 @@ class Cloud:
         return self.target.protocol
 
     def _retryable(self, action: str, err: errors.CloudError) -> bool:
+        if not err.retryable:
+            return False
         if isinstance(err, errors.Throttled):
             return True  # refused before it was carried out: safe for every action
         if isinstance(err, errors.Unavailable):

@@ -279,3 +279,7 @@ def test_an_address_that_is_not_a_cloud_is_explained(tenant, web_site, status):
     check = cloud_for(tenant).test_connection()
     assert check.ok is False
     assert "not as an IoT Video cloud" in check.message
+    with pytest.raises(errors.Unavailable):
+        cloud_for(tenant).describe_products()
+    # A web page will not turn into the API by asking again; an HTTP error might pass.
+    assert sent(tenant, "DescribeProducts") == (2 if status == 200 else 4)
