@@ -66,19 +66,15 @@ def fleet(request):
     results partial, a plain request the whole page (so it works without JavaScript)."""
     form = _fleet_form(request, request.GET)
     if not form.is_valid():
-        context = {"form": form, "error": form.error_text(), "page": None}
-        template = "devices/fleet.html#results" if request.htmx else "devices/fleet.html"
-        return render(request, template, context, status=400)
+        return _fleet_error(request, form, form.error_text())
     qs = selectors.device_list(tenant=request.tenant, user=request.user, role=request.role,
                                filters=form.filters())
     try:
         page = selectors.device_page(qs, sort=form.sort_key, cursor=form.cleaned_data["cursor"],
                                      size=form.page_size)
     except selectors.BadCursor:
-        context = {"form": form, "page": None,
-                   "error": _("This page link is damaged or outdated. Start again from the first page.")}
-        return render(request, "devices/fleet.html#results" if request.htmx else "devices/fleet.html",
-                      context, status=400)
+        return _fleet_error(request, form, _("This page link is damaged or outdated. Start again "
+                                             "from the first page."))
     query = _filter_querystring(request.GET)
     next_url = None
     if page.next_cursor:
@@ -102,6 +98,15 @@ def fleet(request):
     if request.htmx and not request.htmx.boosted:
         return render(request, "devices/fleet.html#results", context)
     return render(request, "devices/fleet.html", context)
+
+
+def _fleet_error(request, form, message: str):
+    """A filter the page cannot apply: 400 with the message. htmx does not swap error answers
+    into the page, so its partial comes with 200 (the message is what the person must see)."""
+    context = {"form": form, "error": message, "page": None}
+    if request.htmx:
+        return render(request, "devices/fleet.html#results", context)
+    return render(request, "devices/fleet.html", context, status=400)
 
 
 def _bulk_devices(request, form: BulkForm):
@@ -197,6 +202,10 @@ def _export_csv(request, devices):
 
     writer = csv.writer(_Echo())
 
+    def cell(value: str) -> str:
+        # A nickname like "=HYPERLINK(...)" must not run as a formula in a spreadsheet.
+        return f"'{value}" if value[:1] in ("=", "+", "-", "@") else value
+
     def rows():
         yield writer.writerow(["device", "product", "nickname", "tags", "owner_email", "online",
                                "last_seen", "package", "package_type", "retention_days",
@@ -209,7 +218,7 @@ def _export_csv(request, devices):
                 return
             for d in chunk:
                 yield writer.writerow([
-                    d.name, d.product.product_id, d.nickname, ";".join(d.tags),
+                    d.name, d.product.product_id, cell(d.nickname), cell(";".join(d.tags)),
                     d.owner.email if d.owner else "", "yes" if d.online == 1 else "no",
                     fmt(d.last_seen_at), d.package_state, d.package_type or "",
                     d.package_retention_days or "", fmt(d.package_expires_at),

@@ -22,7 +22,7 @@ from devices.api.serializers import (
     ProductSerializer,
 )
 from devices.forms import FleetFilterForm
-from devices.models import DeviceGrant
+from devices.models import Device, DeviceGrant
 from portal.iotvideo import errors as cloud_errors
 from portal.models import Role
 
@@ -120,7 +120,7 @@ class DeviceDetail(FleetAPIView):
         try:
             return (selectors.device_list_visible(tenant=tenant, user=request.user, role=role)
                     .select_related("owner").get(pk=pk))
-        except Exception:
+        except (Device.DoesNotExist, ValueError, TypeError):
             raise Http404
 
     @extend_schema(responses=DeviceSerializer)

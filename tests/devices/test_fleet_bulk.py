@@ -122,3 +122,12 @@ def test_viewer_and_foreign_admin_cannot_act_on_our_devices(client_for, viewer_u
     assert response.status_code == 400
     fleet["a"].refresh_from_db()
     assert "x" not in fleet["a"].tags
+
+
+def test_export_neutralises_spreadsheet_formulas(client_for, staff_user, fleet):
+    fleet["b"].nickname = "=HYPERLINK(\"http://evil\")"
+    fleet["b"].save()
+    response = client_for(staff_user).post(URL, {"action": "export", "scope": "selected",
+                                                 "device": [fleet["b"].pk]})
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0]["nickname"].startswith("'=")

@@ -147,3 +147,8 @@ def test_fleet_page_query_count_does_not_grow_with_rows(client_for, admin_user, 
     with django_assert_max_num_queries(14):
         response = c.get(f"{URL}?size=100")
     assert len(response.context["page"].items) == 83
+
+
+def test_htmx_request_with_a_bad_filter_gets_the_message_in_the_partial(client_for, admin_user, fleet):
+    response = client_for(admin_user).get(f"{URL}?online=maybe", headers={"HX-Request": "true"})
+    assert b'role="alert"' in response.content and b"<html" not in response.content
