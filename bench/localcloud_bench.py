@@ -19,6 +19,7 @@ import json
 import os
 import platform
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -89,6 +90,15 @@ def _fernet_key() -> str:
     from cryptography.fernet import Fernet
 
     return Fernet.generate_key().decode()
+
+
+def drop_database(url: str) -> None:
+    import psycopg
+
+    parts = urlsplit(url)
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{parts.path.lstrip("/")}" WITH (FORCE)')
 
 
 def server_env(database_url: str, media_root: Path, port: int) -> dict:
@@ -328,6 +338,8 @@ def main() -> None:
     parser.add_argument("--ingest-seconds", type=float, default=20)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the seeded database and media directory afterwards")
     parser.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE",
                         help="extra environment for runlocalcloud, e.g. MALLOC_ARENA_MAX=2")
     args = parser.parse_args()
@@ -462,6 +474,12 @@ def main() -> None:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
         log.close()
+        from django.db import connections
+
+        connections.close_all()
+        if not args.keep:
+            drop_database(database_url)
+            shutil.rmtree(workdir, ignore_errors=True)
 
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"localcloud bench — {machine()}; load average at the end {load}")
