@@ -474,12 +474,6 @@ def main() -> None:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
         log.close()
-        from django.db import connections
-
-        connections.close_all()
-        if not args.keep:
-            drop_database(database_url)
-            shutil.rmtree(workdir, ignore_errors=True)
 
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"localcloud bench — {machine()}; load average at the end {load}")
@@ -491,6 +485,12 @@ def main() -> None:
     print(f"{'measure':<{width}}  {'p50 ms':>9}  {'p95 ms':>9}  target / note")
     for name, p50, p95, note in rows:
         print(f"{name:<{width}}  {p50:>9}  {p95:>9}  {note}")
+    if not args.keep:
+        from django.db import connections
+
+        connections.close_all()
+        drop_database(database_url)
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
