@@ -5,6 +5,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -594,9 +595,11 @@ def expiry_digest_send(*, tenant, days: int = 7) -> int:
                       .exclude(user__email="").values_list("user__email", flat=True))
     if not recipients:
         return 0
+    # A task has no user: times in the email are in the tenant's zone.
+    zone = ZoneInfo(tenant.time_zone or "UTC")
     lines = [
         f"- {d.nickname or d.name} ({d.product.product_id}/{d.name}): "
-        f"{timezone.localtime(d.storage_ends_at).strftime('%Y-%m-%d %H:%M')}"
+        f"{timezone.localtime(d.storage_ends_at, zone).strftime('%Y-%m-%d %H:%M %Z')}"
         f"{' · ' + _('auto-renew') if d.auto_renew else ''}"
         for d in due
     ]
