@@ -294,14 +294,19 @@ def event_thumbnail(*, device: Device, channel_id: int, event_id: str, start: in
     name = _media_name(device, channel_id, start, f"{start}-{event_id}-{sha[:16]}.jpg")
     media_write(name, body)
     old = ""
-    with transaction.atomic():
-        _locked(device)
-        event = _event(device, channel_id, event_id, start)
-        old = event.thumbnail_path if event.thumbnail_path != name else ""
-        event.thumbnail_path = name
-        # The name the cloud API hands out; stable per event, so a replaced picture keeps it.
-        event.thumbnail = f"{event_id}-{start}-{channel_id}.jpg"
-        event.save(update_fields=["thumbnail", "thumbnail_path"])
+    try:
+        with transaction.atomic():
+            _locked(device)
+            event = _event(device, channel_id, event_id, start)
+            old = event.thumbnail_path if event.thumbnail_path != name else ""
+            event.thumbnail_path = name
+            # The name the cloud API hands out; stable per event, so a replaced picture keeps it.
+            event.thumbnail = f"{event_id}-{start}-{channel_id}.jpg"
+            event.save(update_fields=["thumbnail", "thumbnail_path"])
+    except BaseException:
+        if not Event.objects.filter(thumbnail_path=name).exists():
+            media_delete(name)
+        raise
     if old:
         transaction.on_commit(lambda: media_delete(old))
     return {"event": event_payload(event)}
@@ -371,13 +376,19 @@ def picture_event_upload(*, device: Device, channel_id: int, event_id: str, star
                 purge_at=end + package.shift_duration * DAY,
             )
             index.days_add(device=device, channel_id=channel_id, start=start, end=end)
-    except IntegrityError:
-        existing = _event(device, channel_id, event_id, start)
-        if existing.media_sha256 == sha:
+    except BaseException as exc:
+        # The same event raced in from another request: its files are ours (same names).
+        existing = Event.objects.filter(device=device, channel_id=channel_id, event_id=event_id,
+                                        start_time=start).first()
+        if existing is not None and existing.media_sha256 == sha:
             return Upload(created=False,
                           payload={"created": False, "event": event_payload(existing)})
-        raise DeviceApiError(409, "conflict",
-                             f"A different event {event_id!r} starting at {start} is stored.")
+        for name in names.values():
+            media_delete(name)
+        if isinstance(exc, IntegrityError):
+            raise DeviceApiError(409, "conflict", f"A different event {event_id!r} starting at "
+                                                  f"{start} is stored.") from None
+        raise
     return Upload(created=True, payload={"created": True, "event": event_payload(event)})
 
 
