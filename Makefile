@@ -19,13 +19,16 @@ install-dev: $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	./scripts/install-browser
 
+# DEBUG=1: the embedded default's documented secrets are refused otherwise.
 migrate: install
-	$(BIN)/python manage.py migrate --noinput
+	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 
-# Installs, prepares the embedded default and starts web, localcloud, worker and beat.
+# Installs, prepares the embedded default, seeds the demo (idempotent: quick after the first
+# time) and starts web, localcloud, worker, beat and the demo cameras; Ctrl-C stops them all.
+# The Procfile says `python` and `celery`: the venv comes first on PATH so they are its own.
 run: migrate
-	DEBUG=1 $(BIN)/python manage.py seed_demo
-	DEBUG=1 $(BIN)/honcho start -f Procfile
+	DEBUG=1 LOG_LEVEL=WARNING $(BIN)/python manage.py seed_demo
+	DEBUG=1 PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
 
 # Installs everything and runs the whole test suite (lint-imports guards the cloud seam).
 test: install-dev

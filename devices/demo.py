@@ -449,3 +449,131 @@ def _sync(tenant) -> None:
                    .select_related("product"))
     services.devices_packages_refresh(tenant=tenant, devices=devices)
     package_services.orders_reconcile(tenant=tenant)
+
+
+# --- the Procfile's `cameras` process -------------------------------------------------------
+
+def _gaps(cloud, device: Device, start: int, end: int) -> list[tuple[int, int]]:
+    """The stretches of [start, end) the device has no recording for."""
+    pid = device.product.product_id
+    spans = []
+    for day in cloud.describe_cloud_storage_dates(pid, device.name):
+        spans += [(int(s.start.timestamp()), int(s.end.timestamp()))
+                  for s in cloud.describe_cloud_storage_time(pid, device.name, day=day).spans]
+    gaps, at = [], start
+    for span_start, span_end in sorted(spans):
+        if span_start > at:
+            gaps.append((at, min(span_start, end)))
+        at = max(at, span_end)
+        if at >= end:
+            break
+    if at < end:
+        gaps.append((at, end))
+    # Shorter than a segment is the seam between two recordings, not a gap.
+    return [(s, e) for s, e in gaps if e - s >= 10]
+
+
+def cameras(stop=None) -> None:
+    """Keep the demo alive while `make run` runs: the online devices stream live (heartbeats,
+    new recordings), and the full-time cameras' two days are filled in behind the seed, the
+    newest hour first. Stops its cameras on SIGINT / SIGTERM. Never exits on its own, because
+    the process runner stops everything when one of its processes ends."""
+    import threading
+
+    from portal.models import Tenant
+
+    stop = stop or threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_a: stop.set())
+    children: list[subprocess.Popen] = []
+
+    def start(args: list[str]) -> subprocess.Popen:
+        child = subprocess.Popen([sys.executable, "manage.py", *args],  # noqa: S603 (fixed argv)
+                                 cwd=BASE_DIR, env=localcloud_env(), start_new_session=True)
+        children.append(child)
+        return child
+
+    threading.Thread(target=_announce, args=(stop,), daemon=True).start()
+    try:
+        tenant = Tenant.objects.filter(slug="demo", cloud__isnull=False).first()
+        if tenant is None:
+            print("cameras: no demo tenant yet (run manage.py seed_demo); idle.", flush=True)
+        else:
+            # The cloud starts beside this process; give it the time it takes.
+            deadline = time.monotonic() + 90
+            while not _answers(tenant.cloud.endpoint) and time.monotonic() < deadline:
+                if stop.wait(1):
+                    return
+            _cameras(tenant, stop, start)
+    except Exception:  # a broken demo camera must not take the web site down with it
+        log.exception("cameras: stopped filling in footage")
+    stop.wait()
+    for child in children:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGINT)  # the simulator closes open events cleanly
+    for child in children:
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+
+
+def _announce(stop, url: str = "http://127.0.0.1:8000/") -> None:
+    """Once the web site answers, say where to go and how to log in: the last thing a person
+    starting `make run` should read, after the other processes' start-up lines."""
+    from portal.management.commands.seed_demo import DEMO_USERS
+
+    while not stop.is_set():
+        try:
+            requests.get(url, timeout=2)
+            break
+        except requests.RequestException:
+            stop.wait(1)
+    if stop.is_set():
+        return
+    lines = ["", "=" * 64, f"  The demo is running: open {url}", "  Log in as:"]
+    for username, (role, password) in DEMO_USERS.items():
+        lines.append(f"    {str(role.label):<7} {username:<8} password {password}")
+    lines += ["  localcloud (the embedded cloud): http://127.0.0.1:8010/",
+              "  Ctrl-C stops everything.", "=" * 64, ""]
+    print("\n".join(lines), flush=True)
+
+
+def _cameras(tenant, stop, start) -> None:
+    opts = footage_settings()
+    devices = {d.name: d for d in Device.objects.filter(
+        tenant=tenant, product__name__in=[VIDEO_PRODUCT, LOCK_PRODUCT], removed_upstream=False)
+        .select_related("product", "tenant__cloud")}
+    specs = [spec for spec in FLEET if spec.name in devices]
+    _attach_psks(tenant, devices)
+    live_from = int(time.time())
+    for spec in specs:
+        if spec.online and spec.footage:
+            start(_simulate(devices[spec.name], spec.footage, "--realtime",
+                            "--event-every", str(opts["event_every"])))
+    print(f"cameras: {sum(s.online for s in specs)} demo devices live", flush=True)
+    cloud = _cloud(tenant)
+    for spec in specs:
+        if spec.footage != "fulltime":
+            continue
+        device = devices[spec.name]
+        first = Order.objects.filter(tenant=tenant, device=device,
+                                     purchase__token=f"demo-{spec.name}-1").first()
+        if first is None or first.submitted_at is None:
+            continue
+        anchor = int(first.submitted_at.timestamp())
+        window_start = anchor - anchor % 10 - opts["fulltime_days"] * DAY
+        for gap_start, gap_end in reversed(_gaps(cloud, device, window_start, live_from)):
+            # An hour at a time, newest first: what a visitor looks at first fills in first,
+            # and a stop loses at most the hour in progress.
+            end = gap_end
+            while end > gap_start and not stop.is_set():
+                begin = max(gap_start, end - 3600)
+                child = start(_simulate(device, "fulltime", "--start", str(begin),
+                                        "--duration", str(end - begin)))
+                while child.poll() is None and not stop.wait(1):
+                    pass
+                if stop.is_set():
+                    return
+                end = begin
+        print(f"cameras: {spec.name} has its {opts['fulltime_days']} days of footage", flush=True)
