@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -294,7 +295,8 @@ def order_claim(*, order_pk: int) -> Order | None:
     now = timezone.now()
     lease = now + timedelta(seconds=lease_seconds())
     claimed = Order.objects.filter(pk=order_pk, state=OrderState.PENDING).update(
-        state=OrderState.SUBMITTING, attempts=F("attempts") + 1, lease_until=lease, updated_at=now)
+        state=OrderState.SUBMITTING, attempts=F("attempts") + 1, lease_until=lease,
+        submitted_at=now, updated_at=now)
     if not claimed:
         claimed = Order.objects.filter(
             Q(lease_until__isnull=True) | Q(lease_until__lte=now),
@@ -318,7 +320,7 @@ def order_submit(*, order: Order) -> Order:
     cloud = _cloud(order.tenant, background=True)
     device = order.device
     info = None
-    if order.attempts > 1 or order.submitted_at is not None:
+    if order.attempts > 1:
         # A redelivered or retried run: the cloud may already hold this OrderId (the first
         # run died after CreateCloudStorage). Ask before buying, so nothing is bought twice.
         try:
@@ -326,7 +328,6 @@ def order_submit(*, order: Order) -> Order:
         except errors.NotFound:
             info = None
     if info is None:
-        Order.objects.filter(pk=order.pk).update(submitted_at=timezone.now())
         try:
             if order.kind == OrderKind.FREE_TRIAL:
                 cloud.create_free_cloud_storage(device.product.product_id, device.name,
@@ -346,13 +347,18 @@ def order_submit(*, order: Order) -> Order:
             if exc.retryable:
                 raise
             info = None
-    state = _ORDER_STATUS_TO_STATE.get(info.status, OrderState.ACTIVE) if info else OrderState.ACTIVE
-    Order.objects.filter(pk=order.pk, state=OrderState.SUBMITTING).update(
-        state=state, start_at=info.start_at if info else None,
-        expires_at=info.expires_at if info else None, lease_until=None,
-        failure_code="", failure_reason="", updated_at=timezone.now())
-    order.refresh_from_db()
-    _device_mirror_after(order=order)
+    changes = {
+        "state": _ORDER_STATUS_TO_STATE.get(info.status, OrderState.ACTIVE) if info else OrderState.ACTIVE,
+        "start_at": info.start_at if info else None,
+        "expires_at": info.expires_at if info else None,
+        "lease_until": None, "failure_code": "", "failure_reason": "", "updated_at": timezone.now(),
+    }
+    if Order.objects.filter(pk=order.pk, state=OrderState.SUBMITTING).update(**changes):
+        for key, value in changes.items():
+            setattr(order, key, value)
+        _device_mirror_after(order=order)
+    else:  # another run recorded it meanwhile
+        order.refresh_from_db()
     return order
 
 
@@ -372,15 +378,17 @@ def order_give_up(*, order_pk: int, exc: errors.CloudError) -> None:
 
 
 def _device_mirror_after(*, order: Order) -> None:
-    """Keeps the device mirror's expiry current until the next sync reads the cloud."""
-    if order.state == OrderState.ACTIVE and order.expires_at:
-        Device.objects.filter(pk=order.device_id).update(
-            package_state=PackageState.ACTIVE, package_type=catalog.parse(order.package_id).cs_type
-            if catalog.parse(order.package_id) else None)
-    if order.expires_at and order.state in (OrderState.ACTIVE, OrderState.QUEUED):
-        Device.objects.filter(pk=order.device_id).filter(
-            Q(package_expires_at__isnull=True) | Q(package_expires_at__lt=order.expires_at)
-        ).update(package_expires_at=order.expires_at)
+    """Keeps the device mirror current until the next sync reads the cloud (one UPDATE)."""
+    if not order.expires_at or order.state not in (OrderState.ACTIVE, OrderState.QUEUED):
+        return
+    fields = {"package_expires_at": Greatest(
+        Coalesce("package_expires_at", Value(order.expires_at)), Value(order.expires_at))}
+    package = catalog.parse(order.package_id)
+    if order.state == OrderState.ACTIVE:
+        fields.update(package_state=PackageState.ACTIVE,
+                      package_type=package.cs_type if package else None,
+                      package_retention_days=package.retention_days if package else None)
+    Device.objects.filter(pk=order.device_id).update(**fields)
 
 
 def order_retry(*, order: Order, user) -> bool:
