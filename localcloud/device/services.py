@@ -86,16 +86,23 @@ def check_duration(actual_ms: int, start: int, end: int, what: str) -> None:
                              f"is {end - start} s.")
 
 
-def _package_for(device: Device, channel_id: int, at: int, *, full_time: bool):
-    package = package_in_force(device=device, channel_id=channel_id, at=at)
+def _package_for(device: Device, channel_id: int, recorded_at: int, *, full_time: bool):
+    """The package that judges an upload: the one in force when it ARRIVES (as Tencent does), so
+    a camera that was offline can upload its backlog. What it keeps is counted from the
+    recording's own time, so a recording already older than the retention is refused."""
+    now = clock.now()
+    package = package_in_force(device=device, channel_id=channel_id, at=now)
     if package is None:
         raise DeviceApiError(403, "no_package",
-                             f"No cloud-storage package is in force for channel {channel_id} "
-                             f"at {at}.")
+                             f"No cloud-storage package is in force for channel {channel_id}.")
     if full_time and package.cs_type != CS_TYPE_FULL_TIME:
         raise DeviceApiError(403, "no_package",
                              f"Continuous recording needs a full-time package; the package in "
                              f"force ({package.package_id}) records events only.")
+    if recorded_at + package.shift_duration * DAY <= now:
+        raise DeviceApiError(422, "outside_retention",
+                             f"The recording is older than the package's {package.shift_duration}-day "
+                             f"retention; it would be deleted at once.")
     return package
 
 

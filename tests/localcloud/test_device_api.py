@@ -155,11 +155,21 @@ def test_a_continuous_segment_with_an_event_package_is_refused(sdk_client, local
     assert "full-time" in message
 
 
-def test_a_segment_recorded_before_the_package_started_is_refused(sdk_client, localcloud,
-                                                                  segment_10s):
+def test_a_backlog_recorded_before_the_package_started_is_kept(sdk_client, localcloud,
+                                                               segment_10s):
+    # The cloud judges an upload by the package in force when it arrives: a camera that was
+    # offline uploads its backlog afterwards.
     camera = provision(sdk_client, localcloud, package="yc1m7d")
-    start = int(time.time()) - 120
-    _error(camera.segment(start, start + 10, segment_10s), 403, "no_package")
+    start = int(time.time()) - 2 * 86400
+    answer = camera.segment(start, start + 10, segment_10s)
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["segment"]["retention_days"] == 7
+
+
+def test_a_recording_older_than_the_retention_is_refused(sdk_client, localcloud, segment_10s):
+    camera = provision(sdk_client, localcloud, package="yc1m7d")
+    start = int(time.time()) - 8 * 86400
+    _error(camera.segment(start, start + 10, segment_10s), 422, "outside_retention")
 
 
 def test_a_segment_inside_an_event_needs_any_package(sdk_client, localcloud, segment_10s):
