@@ -269,10 +269,19 @@ def purchase_direct(*, tenant, user, package_id: str, start_mode: str, device_id
     return purchase, created
 
 
-def orders_enqueue(*, order_pks) -> None:
-    from devices.packages.tasks import order_submit
+# Above this many orders, one task queues the rest: publishing a thousand messages takes
+# seconds that the person who clicked Confirm should not wait for.
+DISPATCH_THRESHOLD = 20
 
+
+def orders_enqueue(*, order_pks, direct: bool = False) -> None:
+    from devices.packages.tasks import order_submit, orders_dispatch
+
+    order_pks = list(order_pks)
     queue = getattr(settings, "PACKAGES_QUEUE", None) or None
+    if not direct and len(order_pks) > DISPATCH_THRESHOLD:
+        orders_dispatch.apply_async(args=[order_pks], queue=queue)
+        return
     for pk in order_pks:
         order_submit.apply_async(args=[pk], queue=queue)
 

@@ -46,6 +46,14 @@ def order_submit(self, order_pk: int) -> str:
     return order.state
 
 
+@shared_task(name="devices.packages.orders_dispatch", acks_late=True, reject_on_worker_lost=True)
+def orders_dispatch(order_pks: list[int]) -> int:
+    """Queues one submission per order of a big purchase. Run twice, it queues them twice,
+    which the claim makes harmless; lost midway, the stale-order sweep queues the rest."""
+    services.orders_enqueue(order_pks=order_pks, direct=True)
+    return len(order_pks)
+
+
 @shared_task(name="devices.packages.orders_resume_stale")
 def orders_resume_stale() -> int:
     return services.orders_resume_stale()
