@@ -108,9 +108,9 @@ def footage_settings() -> dict:
     """How much footage, and how it is encoded. Small pictures at a low frame rate keep the seed
     fast; the clock in the picture still reads to the second."""
     return {
-        "fulltime_seconds": _knob("DEMO_FULLTIME_SECONDS", 600),  # per block, two blocks
+        "fulltime_seconds": _knob("DEMO_FULLTIME_SECONDS", 300),  # per block, two blocks
         "fulltime_days": _knob("DEMO_FULLTIME_DAYS", 2),  # what cameras() fills in
-        "event_seconds": _knob("DEMO_EVENT_SECONDS", 3 * 3600),
+        "event_seconds": _knob("DEMO_EVENT_SECONDS", 2 * 3600),
         "event_every": _knob("DEMO_EVENT_EVERY", 900),
         "size": getattr(settings, "DEMO_VIDEO_SIZE", None) or os.environ.get("DEMO_VIDEO_SIZE") or "320x180",
         "fps": _knob("DEMO_VIDEO_FPS", 5),
@@ -511,11 +511,15 @@ def cameras(stop=None) -> None:
     for child in children:
         if child.poll() is None:
             os.killpg(child.pid, signal.SIGINT)  # the simulator closes open events cleanly
+    # The process runner kills this process 5 s after asking it to stop; its cameras (in their
+    # own sessions) must be gone by then, not left running without it.
+    deadline = time.monotonic() + 3.5
     for child in children:
         try:
-            child.wait(timeout=10)
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
 
 
 def _announce(stop, url: str = "http://127.0.0.1:8000/") -> None:
@@ -553,6 +557,7 @@ def _cameras(tenant, stop, start) -> None:
                             "--event-every", str(opts["event_every"])))
     print(f"cameras: {sum(s.online for s in specs)} demo devices live", flush=True)
     cloud = _cloud(tenant)
+    chunks = []
     for spec in specs:
         if spec.footage != "fulltime":
             continue
@@ -563,17 +568,21 @@ def _cameras(tenant, stop, start) -> None:
             continue
         anchor = int(first.submitted_at.timestamp())
         window_start = anchor - anchor % 10 - opts["fulltime_days"] * DAY
-        for gap_start, gap_end in reversed(_gaps(cloud, device, window_start, live_from)):
-            # An hour at a time, newest first: what a visitor looks at first fills in first,
-            # and a stop loses at most the hour in progress.
+        for gap_start, gap_end in _gaps(cloud, device, window_start, live_from):
             end = gap_end
-            while end > gap_start and not stop.is_set():
-                begin = max(gap_start, end - 3600)
-                child = start(_simulate(device, "fulltime", "--start", str(begin),
-                                        "--duration", str(end - begin)))
-                while child.poll() is None and not stop.wait(1):
-                    pass
-                if stop.is_set():
-                    return
-                end = begin
-        print(f"cameras: {spec.name} has its {opts['fulltime_days']} days of footage", flush=True)
+            while end > gap_start:
+                chunks.append((device, max(gap_start, end - 3600), end))
+                end -= 3600
+    # An hour at a time, newest first and the cameras in turn: what a visitor looks at first
+    # fills in first, and a stop loses at most the hour in progress.
+    chunks.sort(key=lambda chunk: -chunk[2])
+    for device, begin, end in chunks:
+        child = start(_simulate(device, "fulltime", "--start", str(begin),
+                                "--duration", str(end - begin)))
+        while child.poll() is None and not stop.wait(1):
+            pass
+        if stop.is_set():
+            return
+    if chunks:
+        print(f"cameras: the full-time cameras have their {opts['fulltime_days']} days of footage",
+              flush=True)
