@@ -214,7 +214,7 @@ def _run(args, workdir, env, processes, cloud_db):
             stderr=subprocess.STDOUT, start_new_session=True))
     time.sleep(3)  # let the workers connect before the clock starts
 
-    load = "%.1f %.1f %.1f" % os.getloadavg()
+    load = " ".join(f"{value:.1f}" for value in os.getloadavg())
     started = time.monotonic()
     purchase, _ = services.purchase_direct(tenant=tenant, user=user, package_id="ye1m7d",
                                            start_mode="end", device_ids=device_ids,
