@@ -43,21 +43,38 @@ def public_url(path: str) -> str:
     return settings.LOCALCLOUD_PUBLIC_URL.rstrip("/") + path
 
 
+@cache
+def _pads(secret: bytes) -> tuple:
+    """HMAC-SHA256's keyed inner and outer hash states (RFC 2104), computed once per key."""
+    if len(secret) > 64:
+        secret = hashlib.sha256(secret).digest()
+    secret = secret.ljust(64, b"\0")
+    return (hashlib.sha256(bytes(b ^ 0x36 for b in secret)),
+            hashlib.sha256(bytes(b ^ 0x5C for b in secret)))
+
+
 class Signer:
     """Signs many URLs with the newest key (a playlist signs thousands of segment URLs)."""
 
     def __init__(self, expires: int):
         self.kid, self.secret = _keys()[0]
         self.expires = int(expires)
-        # The keyed HMAC state, copied per URL: half the cost of keying it each time.
-        self._keyed = hmac.new(self.secret, digestmod=hashlib.sha256)
+        # Copying the two keyed SHA-256 states is the cheapest HMAC per URL in Python: about
+        # half the time of hmac.HMAC.copy(), a third of keying hmac.digest() each time.
+        self._inner, self._outer = _pads(self.secret)
+        self.suffix = f"kid={self.kid}&expires={self.expires}"
+
+    def mac(self, message: bytes) -> str:
+        inner = self._inner.copy()
+        inner.update(message)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
 
     def sign(self, path: str, query: str = "") -> str:
         """`path?query&kid=..&expires=..&sig=..` (relative; see public_url)."""
-        prefix = (query + "&" if query else "") + f"kid={self.kid}&expires={self.expires}"
-        mac = self._keyed.copy()
-        mac.update(f"{path}?{prefix}".encode())
-        return f"{path}?{prefix}&sig={mac.hexdigest()}"
+        unsigned = f"{path}?{query}&{self.suffix}" if query else f"{path}?{self.suffix}"
+        return f"{unsigned}&sig={self.mac(unsigned.encode())}"
 
 
 def signed_url(path: str, params: dict | None = None, *, expires: int) -> str:
