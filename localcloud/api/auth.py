@@ -4,6 +4,7 @@ import hmac
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from django.conf import settings
 
@@ -34,11 +35,16 @@ class SignedRequest:
     body: bytes
 
 
+@lru_cache(maxsize=64)
+def _signing_key(secret_key: str, date: str) -> bytes:
+    # Derived from the key and the UTC day only: the same for every request of a day.
+    k_date = hmac.digest(("TC3" + secret_key).encode(), date.encode(), "sha256")
+    k_service = hmac.digest(k_date, SERVICE.encode(), "sha256")
+    return hmac.digest(k_service, b"tc3_request", "sha256")
+
+
 def sign(*, secret_key: str, date: str, string_to_sign: str) -> str:
-    k_date = hmac.new(("TC3" + secret_key).encode(), date.encode(), hashlib.sha256).digest()
-    k_service = hmac.new(k_date, SERVICE.encode(), hashlib.sha256).digest()
-    k_signing = hmac.new(k_service, b"tc3_request", hashlib.sha256).digest()
-    return hmac.new(k_signing, string_to_sign.encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(_signing_key(secret_key, date), string_to_sign.encode(), "sha256").hex()
 
 
 def canonical_request(req: SignedRequest, signed_headers: list[str]) -> str:

@@ -89,7 +89,7 @@ def create_product(p: Params) -> dict:
     return {"Data": product_data(product)}
 
 
-@action("DescribeProducts")
+@action("DescribeProducts", read_only=True)
 def describe_products(p: Params) -> dict:
     limit = p.int("Limit", 10, min_value=1, max_value=MAX_PAGE)
     offset = p.int("Offset", 0, min_value=0)
@@ -99,7 +99,7 @@ def describe_products(p: Params) -> dict:
             "Data": [product_data(product) for product in qs[offset:offset + limit]]}
 
 
-@action("DescribeProduct")
+@action("DescribeProduct", read_only=True)
 def describe_product(p: Params) -> dict:
     product_id = p.str("ProductId", max_length=32)
     p.finish()
@@ -119,7 +119,7 @@ def create_batch(p: Params) -> dict:
     return {"BatchId": batch.batch_id}
 
 
-@action("DescribeBatch")
+@action("DescribeBatch", read_only=True)
 def describe_batch(p: Params) -> dict:
     batch_id = p.int("BatchId", min_value=0)
     p.finish()
@@ -127,7 +127,7 @@ def describe_batch(p: Params) -> dict:
     return {"Data": batch_data(batch, created=batch.device_set.count())}
 
 
-@action("DescribeDevices")
+@action("DescribeDevices", read_only=True)
 def describe_devices(p: Params) -> dict:
     product_id = p.str("ProductId", max_length=32)
     offset = p.int("Offset", 0, min_value=0)
@@ -142,7 +142,7 @@ def describe_devices(p: Params) -> dict:
             "Devices": [device_data(device) for device in qs[offset:offset + limit]]}
 
 
-@action("DescribeDevice")
+@action("DescribeDevice", read_only=True)
 def describe_device(p: Params) -> dict:
     product_id = p.str("ProductId", max_length=32)
     device_name = p.str("DeviceName", max_length=64)

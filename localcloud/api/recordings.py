@@ -58,7 +58,7 @@ def _time_range(start: int, end: int) -> None:
         raise invalid_value("StartTime", f"({start}) is after EndTime ({end})")
 
 
-@action("DescribeCloudStorageDate")
+@action("DescribeCloudStorageDate", read_only=True)
 def describe_cloud_storage_date(p: Params) -> dict:
     device = _device(p)
     p.str("UserId", "")
@@ -69,7 +69,7 @@ def describe_cloud_storage_date(p: Params) -> dict:
     return {"Data": [d.isoformat() for d in days]}
 
 
-@action("DescribeCloudStorageTime")
+@action("DescribeCloudStorageTime", read_only=True)
 def describe_cloud_storage_time(p: Params) -> dict:
     device = _device(p)
     day = _date(p.str("Date", max_length=10))
@@ -103,7 +103,7 @@ def _parse_cursor(context: str) -> tuple[int, int]:
         raise invalid_value("Context", "is not a cursor returned by this action") from None
 
 
-@action("DescribeCloudStorageEvents")
+@action("DescribeCloudStorageEvents", read_only=True)
 def describe_cloud_storage_events(p: Params) -> dict:
     device = _device(p)
     start = p.int("StartTime", 0, min_value=0)
@@ -134,14 +134,16 @@ def describe_cloud_storage_events(p: Params) -> dict:
         page = page.filter(Q(start_time__lt=after_start)
                            | Q(start_time=after_start, pk__lt=after_pk),
                            start_time__lte=after_start)
-    rows = list(page.order_by("-start_time", "-pk")[: size + 1])
+    # Only the columns the answer shows, as tuples (no model instances to build).
+    rows = list(page.order_by("-start_time", "-pk").values_list(
+        "start_time", "end_time", "thumbnail", "event_id", "upload_status", "data", "pk",
+    )[: size + 1])
     listover = len(rows) <= size
     rows = rows[:size]
     return {
-        "Events": [{"StartTime": e.start_time, "EndTime": e.end_time, "Thumbnail": e.thumbnail,
-                    "EventId": e.event_id, "UploadStatus": e.upload_status, "Data": e.data}
-                   for e in rows],
-        "Context": "" if listover or not rows else _cursor(rows[-1].start_time, rows[-1].pk),
+        "Events": [{"StartTime": e[0], "EndTime": e[1], "Thumbnail": e[2], "EventId": e[3],
+                    "UploadStatus": e[4], "Data": e[5]} for e in rows],
+        "Context": "" if listover or not rows else _cursor(rows[-1][0], rows[-1][6]),
         "Listover": listover,
         # Tencent documents Total as an internal result count, not the number of events;
         # localcloud counts the matching events up to EVENTS_TOTAL_CAP so deep pages stay cheap.
@@ -174,7 +176,7 @@ def _thumbnail_url(event: Event, expires: int) -> str:
     return public_url(Signer(expires).sign(f"/media/v1/thumb/{event.pk}.jpg"))
 
 
-@action("DescribeCloudStorageThumbnail")
+@action("DescribeCloudStorageThumbnail", read_only=True)
 def describe_cloud_storage_thumbnail(p: Params) -> dict:
     device = _device(p)
     name = p.str("Thumbnail", max_length=128)
@@ -184,7 +186,7 @@ def describe_cloud_storage_thumbnail(p: Params) -> dict:
     return {"ThumbnailURL": _thumbnail_url(event, expires), "ExpireTime": expires}
 
 
-@action("DescribeCloudStorageThumbnailList")
+@action("DescribeCloudStorageThumbnailList", read_only=True)
 def describe_cloud_storage_thumbnail_list(p: Params) -> dict:
     device = _device(p)
     names = p.str_list("ThumbnailList", max_items=MAX_THUMBNAILS)
@@ -259,7 +261,7 @@ def reset_cloud_storage_event(p: Params) -> dict:
     return {}
 
 
-@action("GenerateSignedVideoURL")
+@action("GenerateSignedVideoURL", read_only=True)
 def generate_signed_video_url(p: Params) -> dict:
     url = p.str("VideoURL", max_length=2048)
     expire_time = p.int("ExpireTime", min_value=0)
@@ -290,7 +292,7 @@ def generate_signed_video_url(p: Params) -> dict:
     return {"SignedVideoURL": signed_append(url, expires=expire_time)}
 
 
-@action("DescribeCloudStorageStreamData")
+@action("DescribeCloudStorageStreamData", read_only=True)
 def describe_cloud_storage_stream_data(p: Params) -> dict:
     device = _device(p)
     start = p.int("StartTime", min_value=0)

@@ -14,7 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from localcloud.api import auth, faults
 from localcloud.api.errors import CloudError
-from localcloud.api.registry import ACTIONS, Params
+from localcloud.api.registry import ACTIONS, READ_ONLY, Params
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +96,8 @@ def _handle(request: HttpRequest) -> dict:
     params = Params(params_json)
 
     faults.apply(FAULTS)
+    if action_name in READ_ONLY:
+        return handler(params)
     # An action either completes or leaves nothing behind.
     with transaction.atomic():
         result = handler(params)
