@@ -9,6 +9,7 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q
 
 from localcloud.models import Event, RecordingDay, Segment, Span
@@ -53,23 +54,38 @@ def days_add(*, device, channel_id: int, start: int, end: int) -> None:
     )
 
 
-def span_add(*, device, channel_id: int, start: int, end: int) -> None:
-    """Add [start, end) to the spans, merging with the neighbours on both sides."""
-    touching = list(
-        Span.objects.filter(device=device, channel_id=channel_id,
-                            start_time__lte=end + CONTIGUOUS_SLACK,
-                            end_time__gte=start - CONTIGUOUS_SLACK)
-        .order_by("start_time")
-    )
-    if not touching:
+def span_add(*, device, channel_id: int, start: int, end: int) -> bool:
+    """Add [start, end) to the spans, merging with the neighbours on both sides. Returns True
+    when the span extended already held time in the (single) day of [start, end), so that
+    day is known to be recorded and days_add can be skipped."""
+    table = connection.ops.quote_name(Span._meta.db_table)
+    # The usual upload extends the span it follows: one UPDATE ... RETURNING does it. Every
+    # span that touches is widened to cover [start, end) (CASE rather than LEAST/GREATEST,
+    # which SQLite lacks); more than one means they now overlap and are merged below.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET "
+            "start_time = CASE WHEN start_time < %s THEN start_time ELSE %s END, "
+            "end_time = CASE WHEN end_time > %s THEN end_time ELSE %s END "
+            "WHERE device_id = %s AND channel_id = %s AND start_time <= %s AND end_time >= %s "
+            "RETURNING id, start_time, end_time",
+            [start, start, end, end, device.pk, channel_id, end + CONTIGUOUS_SLACK,
+             start - CONTIGUOUS_SLACK])
+        touched = sorted(cursor.fetchall(), key=lambda r: (r[1], r[0]))
+    if not touched:
         Span.objects.create(device=device, channel_id=channel_id, start_time=start, end_time=end)
-        return
-    keep, *merged = touching
-    keep.start_time = min([start] + [s.start_time for s in touching])
-    keep.end_time = max([end] + [s.end_time for s in touching])
-    keep.save(update_fields=["start_time", "end_time"])
-    if merged:
-        Span.objects.filter(pk__in=[s.pk for s in merged]).delete()
+        return False
+    low = min(r[1] for r in touched)
+    if len(touched) > 1:
+        keep, *merged = touched
+        Span.objects.filter(pk=keep[0]).update(start_time=low,
+                                               end_time=max(r[2] for r in touched))
+        Span.objects.filter(pk__in=[r[0] for r in merged]).delete()
+    # A span that began before `start` reached at least to start - CONTIGUOUS_SLACK; if that
+    # still lies inside start's day, the day already held recorded time.
+    day = day_of(start)
+    return (low < start and day == day_of(max(start, end - 1))
+            and start - CONTIGUOUS_SLACK > day_bounds(day)[0])
 
 
 def spans_rebuild(*, device_id: int, channel_id: int, start: int, end: int) -> None:

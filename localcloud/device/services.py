@@ -177,11 +177,53 @@ def segment_upload(*, device: Device, channel_id: int, start: int, end: int, bod
     if not body:
         raise bad_request("The body must hold the MPEG-TS segment.")
     sha = hashlib.sha256(body).hexdigest()
-    # A repeat changes nothing and is judged before the package: a device may resend after
-    # its package expired.
-    repeat = _repeat_or_overlap(device, channel_id, start, end, sha)
-    if repeat:
-        return repeat
+    try:
+        event, package, checked = _segment_checks(device, channel_id, start, end, body, event_id,
+                                                  event_start)
+    except DeviceApiError:
+        # A repeat changes nothing and wins over any refusal (a device may resend after its
+        # package expired), as does a conflict. Looked up only when a check fails: the usual
+        # upload is new, and the look under the lock below still catches repeats.
+        repeat = _repeat_or_overlap(device, channel_id, start, end, sha)
+        if repeat:
+            return repeat
+        raise
+
+    name = _media_name(device, channel_id, start, f"{start}-{end}-{sha[:16]}.ts")
+    media_write(name, body)
+    try:
+        with transaction.atomic():
+            _locked(device)
+            # Under the lock: a repeat or an overlap is answered before anything changes.
+            repeat = _repeat_or_overlap(device, channel_id, start, end, sha)
+            if repeat:
+                if not Segment.objects.filter(path=name).exists():
+                    media_delete(name)  # the stored copy has another name (other end_time)
+                return repeat
+            segment = Segment.objects.create(
+                device=device, channel_id=channel_id, start_time=start, end_time=end,
+                duration_ms=checked.duration_ms, path=name, size=len(body), sha256=sha,
+                retention_days=package.shift_duration, event=event,
+                purge_at=end + package.shift_duration * DAY,
+            )
+            if not index.span_add(device=device, channel_id=channel_id, start=start, end=end):
+                index.days_add(device=device, channel_id=channel_id, start=start, end=end)
+    except BaseException as exc:
+        # Nothing indexed refers to the file unless an identical segment won a race.
+        if not Segment.objects.filter(path=name).exists():
+            media_delete(name)
+        if isinstance(exc, IntegrityError):
+            # The same start raced in from another request: answer as for a repeat (or 409).
+            repeat = _repeat_or_overlap(device, channel_id, start, end, sha)
+            if repeat:
+                return repeat
+        raise
+    return Upload(created=True, payload={"created": True, "segment": segment_payload(segment)})
+
+
+def _segment_checks(device: Device, channel_id: int, start: int, end: int, body: bytes,
+                    event_id: str | None, event_start: int | None):
+    """Everything that may refuse a new segment: its event, the package, the media."""
     event = None
     if event_id is not None:
         _check_event_id(event_id)
@@ -195,35 +237,7 @@ def segment_upload(*, device: Device, channel_id: int, start: int, end: int, bod
     package = _package_for(device, channel_id, start, full_time=event is None)
     checked = _decoded(probe.probe_ts, body, "segment (MPEG-TS with H.264 video)")
     check_duration(checked.duration_ms, start, end, "segment")
-
-    name = _media_name(device, channel_id, start, f"{start}-{end}-{sha[:16]}.ts")
-    media_write(name, body)
-    try:
-        with transaction.atomic():
-            _locked(device)
-            # Under the lock, a repeat that raced in since the first look is still a repeat.
-            repeat = _repeat_or_overlap(device, channel_id, start, end, sha)
-            if repeat:
-                return repeat
-            segment = Segment.objects.create(
-                device=device, channel_id=channel_id, start_time=start, end_time=end,
-                duration_ms=checked.duration_ms, path=name, size=len(body), sha256=sha,
-                retention_days=package.shift_duration, event=event,
-                purge_at=end + package.shift_duration * DAY,
-            )
-            index.span_add(device=device, channel_id=channel_id, start=start, end=end)
-            index.days_add(device=device, channel_id=channel_id, start=start, end=end)
-    except BaseException as exc:
-        # Nothing indexed refers to the file unless an identical segment won a race.
-        if not Segment.objects.filter(path=name).exists():
-            media_delete(name)
-        if isinstance(exc, IntegrityError):
-            # The same start raced in from another request: answer as for a repeat (or 409).
-            repeat = _repeat_or_overlap(device, channel_id, start, end, sha)
-            if repeat:
-                return repeat
-        raise
-    return Upload(created=True, payload={"created": True, "segment": segment_payload(segment)})
+    return event, package, checked
 
 
 # --- events -------------------------------------------------------------------------------
