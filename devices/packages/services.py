@@ -42,6 +42,9 @@ class PurchaseError(Exception):
     """A purchase that cannot go ahead as asked; the message is for the person who asked."""
 
 
+PENDING_LEASES = 10
+
+
 def lease_seconds() -> int:
     return int(getattr(settings, "PACKAGES_SUBMIT_LEASE_SECONDS", 30))
 
@@ -418,7 +421,10 @@ def orders_resume_stale(*, pending_older_than: int | None = None) -> int:
     broker may have dropped its unacknowledged message), or a message that never arrived.
     Sending an order twice is safe: the claim lets one run through, and a run that takes over
     asks the cloud first."""
-    older = pending_older_than if pending_older_than is not None else lease_seconds()
+    # A pending order may be waiting its turn behind a big purchase, and its message cannot be
+    # told apart from a lost one; so pending orders wait ten leases before they are sent again
+    # (a duplicate is harmless, only wasted work), claimed ones just their lease.
+    older = pending_older_than if pending_older_than is not None else PENDING_LEASES * lease_seconds()
     pks = selectors.orders_stale(older_than=timedelta(seconds=older))
     if pks:
         log.info("resuming %d orders whose task was lost", len(pks))

@@ -92,10 +92,12 @@ def expiry_digest() -> int:
 
 @worker_ready.connect
 def _resume_after_restart(sender=None, **kwargs):
-    # A worker that starts after a crash picks up the orders the dead one held: once now (their
-    # messages may be gone with it), once more when the dead worker's leases have run out.
+    # A worker that starts after a crash picks up the orders the dead one held: now, when the
+    # dead worker's leases have run out, and when pending orders count as lost (their messages
+    # may have gone with it).
     if not Order.objects.filter(state__in=["pending", "submitting"]).exists():
         return
     queue = getattr(settings, "PACKAGES_QUEUE", None) or None
-    orders_resume_stale.apply_async(queue=queue)
-    orders_resume_stale.apply_async(countdown=services.lease_seconds() + 2, queue=queue)
+    lease = services.lease_seconds()
+    for countdown in (0, lease + 2, services.PENDING_LEASES * lease + 2):
+        orders_resume_stale.apply_async(countdown=countdown, queue=queue)
