@@ -120,8 +120,9 @@ def test_seed_builds_a_believable_fleet_and_a_second_run_changes_nothing(demo_cl
     assert second == first
 
 
-@pytest.mark.django_db
-def test_backdate_refuses_unknown_orders_and_bad_shifts(demo_cloud):
+def test_backdate_refuses_unknown_orders_and_bad_shifts(localcloud):
+    # Refusals change nothing, so the session's shared cloud serves.
+    demo_cloud = localcloud
     result = demo_cloud.manage("localcloud_backdate", "no-such-order", "--seconds", "60", check=False)
     assert result.returncode != 0 and "Unknown OrderId: no-such-order" in result.stderr
     result = demo_cloud.manage("localcloud_backdate", "x=-5", check=False)
