@@ -73,6 +73,16 @@ def _postgres_recreate(args, *, drop_only: bool = False) -> None:
                 db.execute(f"CREATE DATABASE purchase_bench_{name}")
 
 
+def _redis_flush(args) -> None:
+    """Databases 13 and 14 belong to this bench: empty them, so no message of an earlier run
+    (e.g. a sweep scheduled for later) is left behind or picked up."""
+    if args.redis:
+        import redis
+
+        for number in (13, 14):
+            redis.Redis.from_url(f"{args.redis}/{number}").flushdb()
+
+
 def _settings_module(workdir: Path, rate: float) -> None:
     # The tenant's request limit is a setting of the cloud client; the bench sets it here
     # rather than in the project's settings.
@@ -135,6 +145,7 @@ def main() -> None:
     _settings_module(workdir, args.rate)
     if args.postgres:
         _postgres_recreate(args)
+    _redis_flush(args)
     env = _env(workdir, args)
     cloud_db = _database_url(args, workdir, "cloud")
     cloud_env = _env(workdir, args, DATABASE_URL=cloud_db,
@@ -161,6 +172,7 @@ def main() -> None:
     finally:
         for process in reversed(processes):
             _stop(process)
+        _redis_flush(args)
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
             if args.postgres:
