@@ -36,6 +36,10 @@ class Command(BaseCommand):
         except ImproperlyConfigured as exc:
             raise CommandError(str(exc))
         env = dict(os.environ, LOCALCLOUD_SERVER="1")
+        # glibc gives every thread that allocates its own malloc arena; with 16 threads each
+        # holding a 256 KB upload that added ~50 MB of RSS per worker. Two arenas cost no
+        # measurable throughput here. An operator's own setting wins.
+        env.setdefault("MALLOC_ARENA_MAX", "2")
         argv = [
             sys.executable, "-m", "gunicorn", "localcloud.wsgi:application",
             "--bind", f"{host}:{port}",
