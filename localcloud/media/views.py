@@ -159,13 +159,16 @@ def playlist(request, params, product_id: str, device_name: str, channel_id: int
         return _json_error(400, "bad_request", "starttime_epoch is after endtime_epoch.")
     if end - start > MAX_PLAYLIST_SECONDS:
         return _json_error(400, "bad_request", "A playlist covers at most 7 days.")
-    device_id = (Device.objects.filter(product__product_id=product_id, device_name=device_name)
-                 .values_list("pk", flat=True).first())
-    if device_id is None:
-        return _json_error(404, "not_found", "This device does not exist.")
     key = request.path_info + "?" + request.META.get("QUERY_STRING", "")
+    # A cached copy answers without touching the database: it is at most the cache's life old,
+    # like the recordings it lists.
     zipped = _playlist_cache.get(key)
     if zipped is None:
+        device_id = (Device.objects.filter(product__product_id=product_id,
+                                           device_name=device_name)
+                     .values_list("pk", flat=True).first())
+        if device_id is None:
+            return _json_error(404, "not_found", "This device does not exist.")
         text = playlists.render(device_id=device_id, channel_id=channel_id, start=start,
                                 end=max(end, start + 1), expires=int(params["_expires"]))
         if text is None:
