@@ -14,7 +14,6 @@ package reads of 500 devices. Prints p50/p95 and the machine; never fails. Targe
 issue 6 and docs/benchmarks.md."""
 import argparse
 import os
-import platform
 import random
 import secrets
 import signal
@@ -28,27 +27,10 @@ from urllib.parse import urlsplit, urlunsplit
 BASE_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(BASE_DIR))
 
+from bench.stats import machine, percentile  # noqa: E402
+
 PRODUCTS = 10
 PAGE = 50
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * p
-    low, high = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
-
-
-def machine() -> str:
-    cpu = platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def with_db_name(url: str, name: str) -> str:

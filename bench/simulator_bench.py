@@ -9,7 +9,6 @@ Measures media generation; with --cloud (a device whose full-time package is in 
 The target is ≥ 10× real time on the demo machine. Never fails: it prints a table."""
 import argparse
 import os
-import platform
 import statistics
 import sys
 import time
@@ -19,29 +18,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import av  # noqa: E402
 
+from bench import stats  # noqa: E402
+from bench.stats import percentile  # noqa: E402
 from localcloud.simulator.media import MediaSpec, VideoRecorder, picture_event  # noqa: E402
 
 START = 1_764_300_000
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * p
-    low, high = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
-
-
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{cpu}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-            f"PyAV {av.__version__} (FFmpeg {av.ffmpeg_version_info})")
+    return f"{stats.machine()}, PyAV {av.__version__} (FFmpeg {av.ffmpeg_version_info})"
 
 
 def bench_segments(count: int, spec: MediaSpec) -> tuple[list[float], float]:

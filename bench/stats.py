@@ -1,0 +1,24 @@
+"""What every benchmark prints: percentiles and a one-line description of the machine."""
+import os
+import platform
+from pathlib import Path
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Linear-interpolated percentile, p in [0, 1]."""
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * p
+    low, high = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
+
+
+def machine() -> str:
+    cpu = platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
