@@ -258,8 +258,7 @@ def tree_memory_mb(pid: int) -> tuple[float, float]:
 def start_nginx(root: Path, port: int):
     """nginx serving `root` as static files (gzip_static: video.m3u8.gz when the client accepts
     gzip), with its config, pid and logs in `root`'s parent. None when nginx is not installed."""
-    binary = shutil.which("nginx") or next(
-        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.path.exists(p)), None)
+    binary = shutil.which("nginx")
     if binary is None:
         return None
     prefix = root.parent
