@@ -16,6 +16,9 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
+    def __str__(self) -> str:
+        return self.secret_id
+
 
 class Product(models.Model):
     CATEGORY_PICTURE_STREAM = 595  # visual intercom lock: picture-stream devices
@@ -35,6 +38,9 @@ class Product(models.Model):
     created_at = models.BigIntegerField()
     updated_at = models.BigIntegerField()
 
+    def __str__(self) -> str:
+        return f"{self.product_name} ({self.product_id})"
+
     @property
     def is_picture_stream(self) -> bool:
         return self.category_id == self.CATEGORY_PICTURE_STREAM
@@ -50,6 +56,9 @@ class Batch(models.Model):
     dev_num = models.IntegerField()
     dev_pre = models.CharField(max_length=32)
     created_at = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"batch {self.batch_id}"
 
 
 class Device(models.Model):
@@ -68,6 +77,9 @@ class Device(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["product", "device_name"], name="lc_device_unique_name")
         ]
+
+    def __str__(self) -> str:
+        return self.device_name
 
 
 class Package(models.Model):
@@ -95,6 +107,9 @@ class Package(models.Model):
     class Meta:
         indexes = [models.Index(fields=["device", "channel_id", "start_time"])]
 
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.package_id}"
+
 
 class Segment(models.Model):
     """One uploaded MPEG-TS segment of a video-stream device."""
@@ -120,6 +135,9 @@ class Segment(models.Model):
         ]
         indexes = [models.Index(fields=["device", "channel_id", "end_time"])]
 
+    def __str__(self) -> str:
+        return f"{self.device_id}:{self.channel_id} {self.start_time}-{self.end_time}"
+
 
 class Span(models.Model):
     """Contiguous recorded time of one device: adjacent segments merge into one span."""
@@ -133,6 +151,9 @@ class Span(models.Model):
         indexes = [models.Index(fields=["device", "channel_id", "start_time"]),
                    models.Index(fields=["device", "channel_id", "end_time"])]
 
+    def __str__(self) -> str:
+        return f"{self.device_id}:{self.channel_id} {self.start_time}-{self.end_time}"
+
 
 class RecordingDay(models.Model):
     """Days (in LOCALCLOUD_TIME_ZONE) that hold recordings, for DescribeCloudStorageDate."""
@@ -145,6 +166,9 @@ class RecordingDay(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["device", "channel_id", "day"], name="lc_day_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.device_id}:{self.channel_id} {self.day}"
 
 
 class Event(models.Model):
@@ -180,6 +204,9 @@ class Event(models.Model):
         # Paging walks (device, channel, start_time desc, id desc) with a keyset cursor.
         indexes = [models.Index(fields=["device", "channel_id", "start_time", "id"])]
 
+    def __str__(self) -> str:
+        return f"{self.event_id} at {self.start_time}"
+
 
 class DeviceNonce(models.Model):
     """Nonces seen from devices inside the timestamp window (replay protection)."""
@@ -192,3 +219,6 @@ class DeviceNonce(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["device", "nonce"], name="lc_nonce_unique")
         ]
+
+    def __str__(self) -> str:
+        return self.nonce
