@@ -394,13 +394,14 @@ def _footage_and_heartbeats(demo, tenant, devices, anchors) -> None:
     cloud = _cloud(tenant)
     _attach_psks(tenant, devices)
     opts = footage_settings()
-    jobs = []
+    jobs, recorded = [], []
     for spec in FLEET:
         if not spec.footage:
             continue
         device = devices[spec.name]
         if cloud.describe_cloud_storage_dates(device.product.product_id, device.name):
             continue  # recorded on an earlier run
+        recorded.append(device)
         for start, duration in footage_windows(spec, anchors[spec.name]):
             jobs.append(_simulate(device, spec.footage, "--start", str(start), "--duration",
                                   str(duration), "--event-every", str(opts["event_every"])))
@@ -408,6 +409,8 @@ def _footage_and_heartbeats(demo, tenant, devices, anchors) -> None:
     jobs.sort(key=lambda args: args[args.index("--mode") + 1] != "fulltime")
     began = time.monotonic()
     _run_jobs(jobs, opts["parallel"], demo)
+    for device in recorded:  # the "nothing recorded yet" answers above are stale now
+        cloud.forget_recordings(device.product.product_id, device.name)
     if jobs:
         _say(demo, f"  footage: {len(jobs)} recordings uploaded in {time.monotonic() - began:.0f} s")
     _heartbeats([devices[spec.name] for spec in FLEET if spec.online])

@@ -302,6 +302,11 @@ class Cloud:
         except ValueError:
             cache.set(key, 1, timeout=None)
 
+    def forget_recordings(self, product_id: str, device_name: str) -> None:
+        """Drop the briefly cached dates and timelines of a device, for a caller that knows its
+        recordings just changed (e.g. the demo seed right after uploading footage)."""
+        self._bump_device_generation(product_id, device_name)
+
     def _briefly_cached(self, kind: str, parts: tuple, fetch):
         key = _cache_key(self._version, kind, *parts)
         hit = cache.get(key)
