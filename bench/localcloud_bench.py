@@ -17,7 +17,6 @@ import hmac
 import http.client
 import json
 import os
-import platform
 import secrets
 import shutil
 import signal
@@ -33,6 +32,8 @@ from urllib.parse import urlsplit, urlunsplit
 BASE_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(BASE_DIR))
 
+from bench.stats import machine, percentile  # noqa: E402
+
 DAY = 86400
 SEGMENT_SECONDS = 10
 SEGMENTS = 259_200
@@ -42,25 +43,6 @@ EVENT_DEVICES = 100
 BIG_DEVICE_EVENTS = 100_010
 INGEST_DEVICES = 32
 INGEST_BYTES = 256 * 1024
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * p
-    low, high = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
-
-
-def machine() -> str:
-    cpu = platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def timed(fn, n: int) -> list[float]:
