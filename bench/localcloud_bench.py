@@ -2,6 +2,7 @@
 
     python bench/localcloud_bench.py [--database-url postgres://postgres@127.0.0.1:5432/portal]
         [--port 8120] [--iterations 200] [--ingest-seconds 20] [--workers 2] [--threads 16]
+        [--ingest-only]
 
 Seeds its own database (<name>_localcloud_bench, dropped and re-created): one device with 30
 days of full-time 10 s segments (259,200, a 10 s gap every hour so a day holds ~24 spans) and
@@ -104,7 +105,9 @@ def media_bodies():
     return segment, padded
 
 
-def seed(now: int, media_root: Path, segment: bytes) -> dict:
+def seed(now: int, media_root: Path, segment: bytes, *, history: bool = True) -> dict:
+    """The devices with their packages; with `history`, the 30 days of segments and the
+    1,000,000 events the read rows measure."""
     from django.db import connection
 
     from localcloud import index
@@ -135,6 +138,8 @@ def seed(now: int, media_root: Path, segment: bytes) -> dict:
                                start_time=now - 40 * DAY, expire_time=now + 300 * DAY,
                                created_at=now, updated_at=now)
     main = devices[0]
+    if not history:
+        return {"main": main, "devices": devices, "ingest": devices[EVENT_DEVICES:]}
 
     # 259,200 segments ending now, a 10 s gap after every SPAN_SEGMENTS.
     total = SEGMENTS * SEGMENT_SECONDS + (SEGMENTS // SPAN_SEGMENTS) * SEGMENT_SECONDS
@@ -369,6 +374,135 @@ def ingest(port: int, devices, body: bytes, seconds: float, server_pid: int) -> 
             "pss_max": max((p for _, p in rss), default=0.0), "elapsed": elapsed}
 
 
+def measure_reads(args, seeded, now: int, segment: bytes, workdir: Path, rows: list,
+                  notes: list) -> None:
+    """The API, playlist, segment and events rows (and nginx's for comparison)."""
+    from localcloud import index
+    from localcloud.api.recordings import _cursor
+    from localcloud.models import Event
+
+    main_device = seeded["main"]
+    call = sdk(args.port)
+    get = http_get(args.port)
+    ids = {"ProductId": "BENCHPROD1", "DeviceName": main_device.device_name}
+    day = index.day_of(now - 15 * DAY)
+    day_start, day_end = index.day_bounds(day)
+    n = args.iterations
+
+    # The API's fixed cost (TC3 signing and checking, the SDK, HTTP), for comparison.
+    lat = timed(lambda: call("DescribeProduct", ProductId="BENCHPROD1"), n)
+    rows.append(("floor: DescribeProduct (SDK)", f"{percentile(lat, .5):.1f}",
+                 f"{percentile(lat, .95):.1f}", "the API's fixed cost"))
+    answer = call("DescribeCloudStorageTime", Date=day.isoformat(), **ids)
+    spans_in_day = len(answer["Data"]["TimeList"])
+    lat = timed(lambda: call("DescribeCloudStorageTime", Date=day.isoformat(), **ids), n)
+    rows.append(("DescribeCloudStorageTime, one day (SDK)", f"{percentile(lat, .5):.1f}",
+                 f"{percentile(lat, .95):.1f}", f"≤ 15; {spans_in_day} spans in the day"))
+    lat = timed(lambda: call("DescribeCloudStorageDate", **ids), n)
+    rows.append(("DescribeCloudStorageDate (SDK)", f"{percentile(lat, .5):.1f}",
+                 f"{percentile(lat, .95):.1f}", "≤ 10"))
+
+    video_url = answer["Data"]["VideoURL"]
+    signed = call("GenerateSignedVideoURL",
+                  VideoURL=f"{video_url}?starttime_epoch={day_start}&endtime_epoch={day_end}",
+                  ExpireTime=now + 3 * 3600)["SignedVideoURL"]
+    status, body, headers = get(signed, {"Accept-Encoding": "gzip"})
+    assert status == 200 and headers.get("Content-Encoding") == "gzip", (status, body[:200])
+    _, plain, _ = get(signed)
+    segment_count = plain.count(b"#EXTINF")
+    lat = timed(lambda: get(signed, {"Accept-Encoding": "gzip"}), max(50, n // 4))
+    rows.append((f"24 h playlist, gzip, repeated ({segment_count} segments, "
+                 f"{len(body) // 1024} KB of {len(plain) // 1024} KB)", f"{percentile(lat, .5):.1f}",
+                 f"{percentile(lat, .95):.1f}", "≤ 15"))
+    # Each new signed address is rendered afresh (8,640 segment URLs signed); repeats of
+    # one address are served from the small playlist cache, as measured above.
+    fresh = []
+    for k in range(20):
+        url = call("GenerateSignedVideoURL", VideoURL=f"{video_url}?starttime_epoch="
+                   f"{day_start}&endtime_epoch={day_end}",
+                   ExpireTime=now + 3600 + k)["SignedVideoURL"]
+        t = time.perf_counter()
+        get(url, {"Accept-Encoding": "gzip"})
+        fresh.append((time.perf_counter() - t) * 1000)
+    rows.append(("24 h playlist, gzip, first request of a new address",
+                 f"{percentile(fresh, .5):.1f}", f"{percentile(fresh, .95):.1f}", ""))
+    first_segment = next(line for line in plain.decode().splitlines()
+                         if line.startswith("http"))
+    lat = timed(lambda: get(first_segment), n)
+    rows.append((f"one segment ({len(segment) // 1024} KB)", f"{percentile(lat, .5):.1f}",
+                 f"{percentile(lat, .95):.1f}", ""))
+
+    # The same playlist and segment served by nginx as static files: the limit for HTTP
+    # on this machine, so the table shows how far localcloud is from it.
+    www = workdir / "www"
+    www.mkdir()
+    (www / "video.m3u8").write_bytes(plain)
+    (www / "video.m3u8.gz").write_bytes(body)
+    (www / "segment.ts").write_bytes(segment)
+    nginx = start_nginx(www, args.nginx_port)
+    if nginx is None:
+        notes.append("nginx is not installed (or did not start): no nginx rows.")
+    else:
+        try:
+            nget = http_get(args.nginx_port)
+            status, zipped, nheaders = nget("/video.m3u8", {"Accept-Encoding": "gzip"})
+            assert status == 200 and nheaders.get("Content-Encoding") == "gzip", status
+            lat = timed(lambda: nget("/video.m3u8", {"Accept-Encoding": "gzip"}),
+                        max(50, n // 4))
+            rows.append(("nginx: the same 24 h playlist, gzip (static file)",
+                         f"{percentile(lat, .5):.1f}", f"{percentile(lat, .95):.1f}",
+                         "the static-file limit"))
+            lat = timed(lambda: nget("/segment.ts"), n)
+            rows.append((f"nginx: the same segment ({len(segment) // 1024} KB)",
+                         f"{percentile(lat, .5):.1f}", f"{percentile(lat, .95):.1f}", ""))
+        finally:
+            nginx.terminate()
+            nginx.wait(timeout=10)
+
+    events_range = {"StartTime": now - 30 * DAY, "EndTime": now, "Size": 10}
+    lat = timed(lambda: call("DescribeCloudStorageEvents", **events_range, **ids), n)
+    rows.append(("DescribeCloudStorageEvents, page 1 (SDK)", f"{percentile(lat, .5):.1f}",
+                 f"{percentile(lat, .95):.1f}", "≤ 15"))
+    # The cursor the 9,999th page hands out, read straight from the index.
+    last = (Event.objects.filter(device=main_device, channel_id=0)
+            .order_by("-start_time", "-pk").values_list("start_time", "pk")[99_989])
+    context = _cursor(*last)
+    page = call("DescribeCloudStorageEvents", Context=context, **events_range, **ids)
+    assert len(page["Events"]) == 10, page
+    lat = timed(lambda: call("DescribeCloudStorageEvents", Context=context,
+                             **events_range, **ids), n)
+    rows.append(("DescribeCloudStorageEvents, page 10,000 (SDK)",
+                 f"{percentile(lat, .5):.1f}", f"{percentile(lat, .95):.1f}",
+                 "as page 1"))
+
+    # The same reads in this process, without HTTP, the SDK or TC3: the index's own cost.
+    import gzip
+
+    import localcloud.api.recordings  # noqa: F401 (registers the actions)
+    from localcloud.api.registry import ACTIONS, Params
+    from localcloud.media import playlists
+
+    def local(action: str, **params):
+        return ACTIONS[action](Params(params))
+
+    for label, fn in [
+        ("DescribeCloudStorageTime", lambda: local("DescribeCloudStorageTime",
+                                                   Date=day.isoformat(), **ids)),
+        ("DescribeCloudStorageDate", lambda: local("DescribeCloudStorageDate", **ids)),
+        ("DescribeCloudStorageEvents, page 1",
+         lambda: local("DescribeCloudStorageEvents", **events_range, **ids)),
+        ("DescribeCloudStorageEvents, page 10,000",
+         lambda: local("DescribeCloudStorageEvents", Context=context, **events_range, **ids)),
+        ("24 h playlist rendered + gzipped", lambda: gzip.compress(playlists.render(
+            device_id=main_device.pk, channel_id=0, start=day_start, end=day_end,
+            expires=now + 3600).encode(), compresslevel=1)),
+    ]:
+        lat = timed(fn, max(20, n // 2))
+        rows.append((f"in-process: {label}", f"{percentile(lat, .5):.1f}",
+                     f"{percentile(lat, .95):.1f}", "no HTTP/SDK/TC3"))
+
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default=os.environ.get(
@@ -380,6 +514,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=16)
     parser.add_argument("--nginx-port", type=int, default=None,
                         help="port for the nginx comparison (default --port + 1)")
+    parser.add_argument("--ingest-only", action="store_true",
+                        help="seed only the devices and measure only ingest (quick)")
     parser.add_argument("--keep", action="store_true",
                         help="keep the seeded database and media directory afterwards")
     parser.add_argument("--server-env", action="append", default=[], metavar="KEY=VALUE",
@@ -404,138 +540,18 @@ def main() -> None:
     import django
 
     django.setup()
-    from localcloud import index
-    from localcloud.api.recordings import _cursor
-    from localcloud.models import Event
 
     now = int(time.time())
     segment, padded = media_bodies()
-    seeded = seed(now, media_root, segment)
-    main_device = seeded["main"]
+    seeded = seed(now, media_root, segment, history=not args.ingest_only)
     process, log = start_server(env, args.port, args.workers, args.threads,
                                 workdir / "runlocalcloud.log")
     rows: list[tuple[str, str, str, str]] = []
     notes: list[str] = []
     load_before = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     try:
-        call = sdk(args.port)
-        get = http_get(args.port)
-        ids = {"ProductId": "BENCHPROD1", "DeviceName": main_device.device_name}
-        day = index.day_of(now - 15 * DAY)
-        day_start, day_end = index.day_bounds(day)
-        n = args.iterations
-
-        # The API's fixed cost (TC3 signing and checking, the SDK, HTTP), for comparison.
-        lat = timed(lambda: call("DescribeProduct", ProductId="BENCHPROD1"), n)
-        rows.append(("floor: DescribeProduct (SDK)", f"{percentile(lat, .5):.1f}",
-                     f"{percentile(lat, .95):.1f}", "the API's fixed cost"))
-        answer = call("DescribeCloudStorageTime", Date=day.isoformat(), **ids)
-        spans_in_day = len(answer["Data"]["TimeList"])
-        lat = timed(lambda: call("DescribeCloudStorageTime", Date=day.isoformat(), **ids), n)
-        rows.append(("DescribeCloudStorageTime, one day (SDK)", f"{percentile(lat, .5):.1f}",
-                     f"{percentile(lat, .95):.1f}", f"≤ 15; {spans_in_day} spans in the day"))
-        lat = timed(lambda: call("DescribeCloudStorageDate", **ids), n)
-        rows.append(("DescribeCloudStorageDate (SDK)", f"{percentile(lat, .5):.1f}",
-                     f"{percentile(lat, .95):.1f}", "≤ 10"))
-
-        video_url = answer["Data"]["VideoURL"]
-        signed = call("GenerateSignedVideoURL",
-                      VideoURL=f"{video_url}?starttime_epoch={day_start}&endtime_epoch={day_end}",
-                      ExpireTime=now + 3 * 3600)["SignedVideoURL"]
-        status, body, headers = get(signed, {"Accept-Encoding": "gzip"})
-        assert status == 200 and headers.get("Content-Encoding") == "gzip", (status, body[:200])
-        _, plain, _ = get(signed)
-        segment_count = plain.count(b"#EXTINF")
-        lat = timed(lambda: get(signed, {"Accept-Encoding": "gzip"}), max(50, n // 4))
-        rows.append((f"24 h playlist, gzip, repeated ({segment_count} segments, "
-                     f"{len(body) // 1024} KB of {len(plain) // 1024} KB)", f"{percentile(lat, .5):.1f}",
-                     f"{percentile(lat, .95):.1f}", "≤ 15"))
-        # Each new signed address is rendered afresh (8,640 segment URLs signed); repeats of
-        # one address are served from the small playlist cache, as measured above.
-        fresh = []
-        for k in range(20):
-            url = call("GenerateSignedVideoURL", VideoURL=f"{video_url}?starttime_epoch="
-                       f"{day_start}&endtime_epoch={day_end}",
-                       ExpireTime=now + 3600 + k)["SignedVideoURL"]
-            t = time.perf_counter()
-            get(url, {"Accept-Encoding": "gzip"})
-            fresh.append((time.perf_counter() - t) * 1000)
-        rows.append(("24 h playlist, gzip, first request of a new address",
-                     f"{percentile(fresh, .5):.1f}", f"{percentile(fresh, .95):.1f}", ""))
-        first_segment = next(line for line in plain.decode().splitlines()
-                             if line.startswith("http"))
-        lat = timed(lambda: get(first_segment), n)
-        rows.append((f"one segment ({len(segment) // 1024} KB)", f"{percentile(lat, .5):.1f}",
-                     f"{percentile(lat, .95):.1f}", ""))
-
-        # The same playlist and segment served by nginx as static files: the limit for HTTP
-        # on this machine, so the table shows how far localcloud is from it.
-        www = workdir / "www"
-        www.mkdir()
-        (www / "video.m3u8").write_bytes(plain)
-        (www / "video.m3u8.gz").write_bytes(body)
-        (www / "segment.ts").write_bytes(segment)
-        nginx = start_nginx(www, args.nginx_port)
-        if nginx is None:
-            notes.append("nginx is not installed (or did not start): no nginx rows.")
-        else:
-            try:
-                nget = http_get(args.nginx_port)
-                status, zipped, nheaders = nget("/video.m3u8", {"Accept-Encoding": "gzip"})
-                assert status == 200 and nheaders.get("Content-Encoding") == "gzip", status
-                lat = timed(lambda: nget("/video.m3u8", {"Accept-Encoding": "gzip"}),
-                            max(50, n // 4))
-                rows.append(("nginx: the same 24 h playlist, gzip (static file)",
-                             f"{percentile(lat, .5):.1f}", f"{percentile(lat, .95):.1f}",
-                             "the static-file limit"))
-                lat = timed(lambda: nget("/segment.ts"), n)
-                rows.append((f"nginx: the same segment ({len(segment) // 1024} KB)",
-                             f"{percentile(lat, .5):.1f}", f"{percentile(lat, .95):.1f}", ""))
-            finally:
-                nginx.terminate()
-                nginx.wait(timeout=10)
-
-        events_range = {"StartTime": now - 30 * DAY, "EndTime": now, "Size": 10}
-        lat = timed(lambda: call("DescribeCloudStorageEvents", **events_range, **ids), n)
-        rows.append(("DescribeCloudStorageEvents, page 1 (SDK)", f"{percentile(lat, .5):.1f}",
-                     f"{percentile(lat, .95):.1f}", "≤ 15"))
-        # The cursor the 9,999th page hands out, read straight from the index.
-        last = (Event.objects.filter(device=main_device, channel_id=0)
-                .order_by("-start_time", "-pk").values_list("start_time", "pk")[99_989])
-        context = _cursor(*last)
-        page = call("DescribeCloudStorageEvents", Context=context, **events_range, **ids)
-        assert len(page["Events"]) == 10, page
-        lat = timed(lambda: call("DescribeCloudStorageEvents", Context=context,
-                                 **events_range, **ids), n)
-        rows.append(("DescribeCloudStorageEvents, page 10,000 (SDK)",
-                     f"{percentile(lat, .5):.1f}", f"{percentile(lat, .95):.1f}",
-                     "as page 1"))
-
-        # The same reads in this process, without HTTP, the SDK or TC3: the index's own cost.
-        import gzip
-
-        import localcloud.api.recordings  # noqa: F401 (registers the actions)
-        from localcloud.api.registry import ACTIONS, Params
-        from localcloud.media import playlists
-
-        def local(action: str, **params):
-            return ACTIONS[action](Params(params))
-
-        for label, fn in [
-            ("DescribeCloudStorageTime", lambda: local("DescribeCloudStorageTime",
-                                                       Date=day.isoformat(), **ids)),
-            ("DescribeCloudStorageDate", lambda: local("DescribeCloudStorageDate", **ids)),
-            ("DescribeCloudStorageEvents, page 1",
-             lambda: local("DescribeCloudStorageEvents", **events_range, **ids)),
-            ("DescribeCloudStorageEvents, page 10,000",
-             lambda: local("DescribeCloudStorageEvents", Context=context, **events_range, **ids)),
-            ("24 h playlist rendered + gzipped", lambda: gzip.compress(playlists.render(
-                device_id=main_device.pk, channel_id=0, start=day_start, end=day_end,
-                expires=now + 3600).encode(), compresslevel=1)),
-        ]:
-            lat = timed(fn, max(20, n // 2))
-            rows.append((f"in-process: {label}", f"{percentile(lat, .5):.1f}",
-                         f"{percentile(lat, .95):.1f}", "no HTTP/SDK/TC3"))
+        if not args.ingest_only:
+            measure_reads(args, seeded, now, segment, workdir, rows, notes)
 
         result = ingest(args.port, seeded["ingest"], padded, args.ingest_seconds, process.pid)
         rows.append((f"ingest: {INGEST_DEVICES} devices × 256 KB segments, "
@@ -554,8 +570,11 @@ def main() -> None:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"localcloud bench — {machine()}; load average at the start {load_before}, "
           f"at the end {load}")
-    print(f"PostgreSQL; seeded {SEGMENTS:,} segments ({seeded['spans']} spans) in "
-          f"{seeded['segments_s']:.1f} s and {EVENTS:,} events in {seeded['events_s']:.1f} s; "
+    seeded_what = ("no history (--ingest-only)" if args.ingest_only else
+                   f"{SEGMENTS:,} segments ({seeded['spans']} spans) in "
+                   f"{seeded['segments_s']:.1f} s and {EVENTS:,} events in "
+                   f"{seeded['events_s']:.1f} s")
+    print(f"PostgreSQL; seeded {seeded_what}; "
           f"runlocalcloud {args.workers} workers × {args.threads} threads"
           + (f" ({', '.join(args.server_env)})" if args.server_env else ""))
     width = max(len(r[0]) for r in rows)

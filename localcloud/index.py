@@ -73,7 +73,10 @@ def span_add(*, device, channel_id: int, start: int, end: int) -> bool:
              start - CONTIGUOUS_SLACK])
         touched = sorted(cursor.fetchall(), key=lambda r: (r[1], r[0]))
     if not touched:
-        Span.objects.create(device=device, channel_id=channel_id, start_time=start, end_time=end)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (device_id, channel_id, start_time, end_time) "  # noqa: S608
+                "VALUES (%s, %s, %s, %s)", [device.pk, channel_id, start, end])
         return False
     low = min(r[1] for r in touched)
     if len(touched) > 1:

@@ -5,10 +5,11 @@ derived from its content, then indexed in one transaction), and idempotent."""
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import cache
 
 from django.db import IntegrityError, transaction
 
-from localcloud import clock, index
+from localcloud import clock, index, sql
 from localcloud.device import probe
 from localcloud.models import Device, Event, Segment
 from localcloud.packages import package_in_force
@@ -130,9 +131,33 @@ def _video_product(device: Device) -> None:
                              "not video segments.")
 
 
-def _locked(device: Device) -> Device:
+def _locked(device: Device) -> None:
     # Serialises index changes of one device (span merging reads then writes neighbours).
-    return Device.objects.select_for_update().get(pk=device.pk)
+    sql.fetch_one(_lock_sql(), [device.pk])
+
+
+# The statements every segment upload runs are hand-written SQL (see localcloud.sql).
+_SEGMENT_FIELDS = ["channel_id", "start_time", "end_time", "duration_ms", "path", "size",
+                   "sha256", "retention_days"]
+
+
+@cache
+def _lock_sql() -> str:
+    return f"SELECT id FROM {sql.table(Device)} WHERE id = %s{sql.for_update()}"  # noqa: S608
+
+
+@cache
+def _nearby_sql() -> str:
+    return (f"SELECT {sql.columns(Segment, _SEGMENT_FIELDS)} "  # noqa: S608 (names)
+            f"FROM {sql.table(Segment)} WHERE device_id = %s AND channel_id = %s "
+            "AND start_time > %s AND start_time < %s AND end_time > %s")
+
+
+@cache
+def _segment_insert_sql() -> str:
+    return (f"INSERT INTO {sql.table(Segment)} (device_id, channel_id, start_time, "  # noqa: S608
+            "end_time, duration_ms, path, size, sha256, retention_days, event_id, purge_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
 
 
 def _media_name(device: Device, channel_id: int, start: int, suffix: str) -> str:
@@ -152,9 +177,9 @@ def _repeat_or_overlap(device: Device, channel_id: int, start: int, end: int,
     """One query for both checks: the same segment again is a repeat (answered, nothing
     changes); other bytes at the same start, or any overlap, is a conflict."""
     # Segments last at most a minute, so the lower bound keeps this an index range scan.
-    nearby = list(Segment.objects.filter(device=device, channel_id=channel_id,
-                                         start_time__gt=start - MAX_SEGMENT_SECONDS,
-                                         start_time__lt=end, end_time__gt=start))
+    names = sql.field_names(Segment, _SEGMENT_FIELDS)
+    nearby = [sql.instance(Segment, names, row) for row in sql.fetch_all(
+        _nearby_sql(), [device.pk, channel_id, start - MAX_SEGMENT_SECONDS, end, start])]
     for existing in nearby:
         if existing.start_time == start:
             if existing.sha256 != sha:
@@ -170,13 +195,14 @@ def _repeat_or_overlap(device: Device, channel_id: int, start: int, end: int,
 
 
 def segment_upload(*, device: Device, channel_id: int, start: int, end: int, body: bytes,
-                   event_id: str | None = None, event_start: int | None = None) -> Upload:
+                   event_id: str | None = None, event_start: int | None = None,
+                   body_sha256: str | None = None) -> Upload:
     _video_product(device)
     check_channel(device, channel_id)
     check_times(start, end, max_seconds=MAX_SEGMENT_SECONDS, what="segment")
     if not body:
         raise bad_request("The body must hold the MPEG-TS segment.")
-    sha = hashlib.sha256(body).hexdigest()
+    sha = body_sha256 or hashlib.sha256(body).hexdigest()
     try:
         event, package, checked = _segment_checks(device, channel_id, start, end, body, event_id,
                                                   event_start)
@@ -200,12 +226,15 @@ def segment_upload(*, device: Device, channel_id: int, start: int, end: int, bod
                 if not Segment.objects.filter(path=name).exists():
                     media_delete(name)  # the stored copy has another name (other end_time)
                 return repeat
-            segment = Segment.objects.create(
+            segment = Segment(
                 device=device, channel_id=channel_id, start_time=start, end_time=end,
                 duration_ms=checked.duration_ms, path=name, size=len(body), sha256=sha,
                 retention_days=package.shift_duration, event=event,
                 purge_at=end + package.shift_duration * DAY,
             )
+            sql.execute(_segment_insert_sql(), [
+                device.pk, channel_id, start, end, segment.duration_ms, name, segment.size, sha,
+                segment.retention_days, event.pk if event else None, segment.purge_at])
             if not index.span_add(device=device, channel_id=channel_id, start=start, end=end):
                 index.days_add(device=device, channel_id=channel_id, start=start, end=end)
     except BaseException as exc:

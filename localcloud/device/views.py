@@ -1,6 +1,7 @@
 """The device API's HTTP edge: read and authenticate the request, call a service, answer JSON.
 Bodies are read from the stream with our own size limits (uploads are larger than Django's
 in-memory request-body cap, which is right for the rest of the site)."""
+import hashlib
 import io
 import json
 from functools import wraps
@@ -44,10 +45,12 @@ def device_endpoint(*, methods: tuple[str, ...], max_body: int = 64 * 1024):
                     raise DeviceApiError(405, "method_not_allowed",
                                          f"Use {' or '.join(methods)} for this call.")
                 body = _read_body(request, max_body)
+                # Hashed once: the signature covers it and a segment is stored under it.
+                request.body_sha256 = hashlib.sha256(body).hexdigest()
                 request.device = authenticate(
                     method=request.method, path=request.path,
                     query=request.META.get("QUERY_STRING", ""),
-                    headers=request.headers, body=body,
+                    headers=request.headers, body_sha256=request.body_sha256,
                 )
                 answer, status = view(request, body)
             except DeviceApiError as exc:
@@ -111,6 +114,7 @@ def segment(request, body):
     upload = services.segment_upload(
         device=request.device, channel_id=_int(q, "channel", 0),
         start=_int(q, "start_time"), end=_int(q, "end_time"), body=body,
+        body_sha256=request.body_sha256,
         event_id=_str(q, "event_id"), event_start=_int(q, "event_start", required=False),
     )
     return upload.payload, 201 if upload.created else 200
