@@ -2,7 +2,11 @@
 recordings (segments merged into spans), events and media-signing state.
 
 All times are Unix seconds (ints), as on the wire; "now" always comes from localcloud.clock
-so tests can move time."""
+so tests can move time.
+
+Every upload writes a segment, a nonce and a span, so each index on those tables costs on every
+upload: a foreign key already leading a composite index or constraint gets no index of its
+own (db_index=False)."""
 from django.db import models
 
 
@@ -87,7 +91,8 @@ class Package(models.Model):
     waiting before start_time, in force until expire_time, expired after."""
 
     order_id = models.CharField(max_length=64, unique=True)
-    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="packages")
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="packages",
+                               db_index=False)  # led by the composite index below
     channel_id = models.IntegerField(default=0)
     package_id = models.CharField(max_length=16)
     cs_type = models.IntegerField()  # 1 full-time, 2 event
@@ -114,7 +119,8 @@ class Package(models.Model):
 class Segment(models.Model):
     """One uploaded MPEG-TS segment of a video-stream device."""
 
-    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="segments")
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="segments",
+                               db_index=False)  # led by the unique constraint below
     channel_id = models.IntegerField(default=0)
     start_time = models.BigIntegerField()
     end_time = models.BigIntegerField()
@@ -142,7 +148,8 @@ class Segment(models.Model):
 class Span(models.Model):
     """Contiguous recorded time of one device: adjacent segments merge into one span."""
 
-    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="spans")
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="spans",
+                               db_index=False)  # led by the indexes below
     channel_id = models.IntegerField(default=0)
     start_time = models.BigIntegerField()
     end_time = models.BigIntegerField()
@@ -158,7 +165,8 @@ class Span(models.Model):
 class RecordingDay(models.Model):
     """Days (in LOCALCLOUD_TIME_ZONE) that hold recordings, for DescribeCloudStorageDate."""
 
-    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="recording_days")
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="recording_days",
+                               db_index=False)  # led by the unique constraint below
     channel_id = models.IntegerField(default=0)
     day = models.DateField()
 
@@ -179,7 +187,8 @@ class Event(models.Model):
         PARTIAL = "Partial"
         FAILED = "Failed"
 
-    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="events")
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="events",
+                               db_index=False)  # led by the indexes below
     channel_id = models.IntegerField(default=0)
     event_id = models.CharField(max_length=64)
     start_time = models.BigIntegerField()
@@ -211,7 +220,8 @@ class Event(models.Model):
 class DeviceNonce(models.Model):
     """Nonces seen from devices inside the timestamp window (replay protection)."""
 
-    device = models.ForeignKey(Device, on_delete=models.CASCADE)
+    device = models.ForeignKey(Device, on_delete=models.CASCADE,
+                               db_index=False)  # led by the unique constraint below
     nonce = models.CharField(max_length=64)
     seen_at = models.BigIntegerField(db_index=True)
 

@@ -24,7 +24,13 @@ def columns(model: type[Model], names: list[str] | None = None, *, alias: str = 
 
 
 def field_names(model: type[Model], names: list[str] | None = None) -> list[str]:
-    return [f.attname for f in model._meta.concrete_fields if names is None or f.attname in names]
+    return list(_field_names(model, None if names is None else tuple(names)))
+
+
+@cache
+def _field_names(model: type[Model], names: tuple[str, ...] | None) -> tuple[str, ...]:
+    return tuple(f.attname for f in model._meta.concrete_fields
+                 if names is None or f.attname in names)
 
 
 def fetch_one(sql: str, params: list) -> tuple | None:
@@ -62,7 +68,10 @@ def _boolean_fields(model: type[Model]) -> tuple[str, ...]:
                  if isinstance(f, models.BooleanField))
 
 
-def for_update() -> str:
-    # SQLite has no row locks (its writers are serialised anyway): Django's select_for_update
-    # is a no-op there, and so is this.
-    return " FOR UPDATE" if connection.features.has_select_for_update else ""
+def for_update(*, of: str = "") -> str:
+    """FOR UPDATE [OF alias]. SQLite has no row locks (its writers are serialised anyway):
+    Django's select_for_update is a no-op there, and so is this."""
+    features = connection.features
+    if not features.has_select_for_update:
+        return ""
+    return f" FOR UPDATE OF {of}" if of and features.has_select_for_update_of else " FOR UPDATE"

@@ -146,11 +146,22 @@ def _lock_sql() -> str:
     return f"SELECT id FROM {sql.table(Device)} WHERE id = %s{sql.for_update()}"  # noqa: S608
 
 
+_NEARBY = "channel_id = %s AND start_time > %s AND start_time < %s AND end_time > %s"
+
+
 @cache
 def _nearby_sql() -> str:
     return (f"SELECT {sql.columns(Segment, _SEGMENT_FIELDS)} "  # noqa: S608 (names)
-            f"FROM {sql.table(Segment)} WHERE device_id = %s AND channel_id = %s "
-            "AND start_time > %s AND start_time < %s AND end_time > %s")
+            f"FROM {sql.table(Segment)} WHERE {_NEARBY} AND device_id = %s")
+
+
+@cache
+def _locked_nearby_sql() -> str:
+    # One round trip instead of two: lock the device row and read its nearby segments.
+    nearby = " AND ".join(f"s.{c}" for c in _NEARBY.split(" AND "))
+    return (f"SELECT {sql.columns(Segment, _SEGMENT_FIELDS, alias='s')} "  # noqa: S608
+            f"FROM {sql.table(Device)} d LEFT JOIN {sql.table(Segment)} s "
+            f"ON s.device_id = d.id AND {nearby} WHERE d.id = %s{sql.for_update(of='d')}")
 
 
 @cache
@@ -173,13 +184,16 @@ def segment_payload(segment: Segment) -> dict:
 
 
 def _repeat_or_overlap(device: Device, channel_id: int, start: int, end: int,
-                       sha: str) -> Upload | None:
+                       sha: str, *, lock: bool = False) -> Upload | None:
     """One query for both checks: the same segment again is a repeat (answered, nothing
-    changes); other bytes at the same start, or any overlap, is a conflict."""
+    changes); other bytes at the same start, or any overlap, is a conflict. With `lock`, the
+    same statement takes the device's row lock (see _locked)."""
     # Segments last at most a minute, so the lower bound keeps this an index range scan.
     names = sql.field_names(Segment, _SEGMENT_FIELDS)
-    nearby = [sql.instance(Segment, names, row) for row in sql.fetch_all(
-        _nearby_sql(), [device.pk, channel_id, start - MAX_SEGMENT_SECONDS, end, start])]
+    rows = sql.fetch_all(_locked_nearby_sql() if lock else _nearby_sql(),
+                         [channel_id, start - MAX_SEGMENT_SECONDS, end, start, device.pk])
+    # The locking form joins from the device: no segment nearby is one row of NULLs.
+    nearby = [sql.instance(Segment, names, row) for row in rows if row[0] is not None]
     for existing in nearby:
         if existing.start_time == start:
             if existing.sha256 != sha:
@@ -219,9 +233,8 @@ def segment_upload(*, device: Device, channel_id: int, start: int, end: int, bod
     media_write(name, body)
     try:
         with transaction.atomic():
-            _locked(device)
             # Under the lock: a repeat or an overlap is answered before anything changes.
-            repeat = _repeat_or_overlap(device, channel_id, start, end, sha)
+            repeat = _repeat_or_overlap(device, channel_id, start, end, sha, lock=True)
             if repeat:
                 if not Segment.objects.filter(path=name).exists():
                     media_delete(name)  # the stored copy has another name (other end_time)
