@@ -4,7 +4,12 @@ rotate without breaking URLs already handed out, and an absolute expiry.
 A signed URL is `<path>?<query>&kid=<key id>&expires=<unix s>&sig=<hex>`; the signature covers
 `<path>?<everything before "&sig=">`, so altering any part (the playlist's starttime_epoch and
 endtime_epoch included) or appending to it breaks it. The host is not signed, so the same URL
-works behind a CDN or another public address."""
+works behind a CDN or another public address.
+
+The segments of a playlist share one signature instead (see `segment_resource`): it covers the
+playlist's directory, its time window and expiry, and each segment URL carries it with the
+window as `s=<start>&e=<end>`. The media view serves a segment under such a signature only
+when the segment belongs to that device and channel and lies in the window."""
 import hashlib
 import hmac
 from functools import cache
@@ -75,6 +80,13 @@ class Signer:
         """`path?query&kid=..&expires=..&sig=..` (relative; see public_url)."""
         unsigned = f"{path}?{query}&{self.suffix}" if query else f"{path}?{self.suffix}"
         return f"{unsigned}&sig={self.mac(unsigned.encode())}"
+
+
+def segment_resource(directory: str) -> str:
+    """What a playlist's segment signature covers in place of a path: `<directory>*.ts`, the
+    directory being the playlist's (`/media/v1/<product>/<device>/<channel>/`). No URL has
+    this path, so such a signature is no signature of any single URL, and the reverse."""
+    return f"{directory}*.ts"
 
 
 def signed_url(path: str, params: dict | None = None, *, expires: int) -> str:

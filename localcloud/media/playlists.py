@@ -1,16 +1,31 @@
-"""HLS VOD playlists over a device's segments, with every segment URL signed until the
-playlist's own expiry."""
+"""HLS VOD playlists over a device's segments.
+
+Every segment URL of a playlist carries the same query string: one signature over the device,
+channel, the playlist's time window and its expiry (localcloud.signing.segment_resource), like
+a CDN policy. A segment request is valid when that signature verifies and the segment lies in
+the signed window. So a playlist is its unsigned text ("parts", cached per device, channel and
+window) joined with that one query string, and its gzip is mostly precomputed (gzsplice):
+a newly signed address costs a join and a CRC, not 8,640 HMACs and a megabyte of deflate."""
+import gzip
 import math
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 
-from django.db import connections
+from django.db import connection
 
+from localcloud import sql
 from localcloud.device.services import MAX_SEGMENT_SECONDS
-from localcloud.models import Device, Segment
-from localcloud.signing import Signer, public_url
+from localcloud.media import gzsplice
+from localcloud.models import Device, Product, Segment, Span
+from localcloud.signing import Signer, public_url, segment_resource
 
 # Segments further apart than this are a gap: the player is told with EXT-X-DISCONTINUITY.
 GAP_SLACK = 1
+TAIL = b"\n#EXT-X-ENDLIST\n"
 
 
 def playlist_path(product_id: str, device_name: str, channel_id: int) -> str:
@@ -22,6 +37,8 @@ def video_url(device: Device, channel_id: int) -> str:
 
 
 def segment_path(pk: int) -> str:
+    """The per-URL signed form of a segment's address (playlists handed out before the window
+    signature; still served)."""
     return f"/media/v1/seg/{pk}.ts"
 
 
@@ -29,47 +46,140 @@ def _program_date_time(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
-def render(*, device_id: int, channel_id: int, start: int, end: int, expires: int) -> str | None:
-    """The playlist text, or None when nothing was recorded in [start, end)."""
-    query = (
-        # The lower bound on start_time (segments last at most a minute) lets the database
-        # walk the (device, channel, start_time) index instead of scanning the device's rows.
-        Segment.objects.filter(device_id=device_id, channel_id=channel_id,
-                               start_time__gt=start - MAX_SEGMENT_SECONDS,
-                               start_time__lt=end, end_time__gt=start)
-        .order_by("start_time").values_list("pk", "start_time", "end_time", "duration_ms")
-    )
-    # Plain tuples straight from the cursor: a day is 8,640 rows of four integers, and the
-    # ORM's per-row iteration would cost about as much as signing them.
-    sql, sql_params = query.query.sql_with_params()
-    with connections[query.db].cursor() as cursor:
-        cursor.execute(sql, sql_params)
-        rows = cursor.fetchall()
+@cache
+def _segments_sql() -> str:
+    # The lower bound on start_time (segments last at most a minute) lets the database walk the
+    # (device, channel, start_time) index instead of scanning the device's rows.
+    fields = ["id", "start_time", "end_time", "duration_ms"]
+    return (f"SELECT {sql.columns(Segment, fields)} "  # noqa: S608 (names)
+            f"FROM {sql.table(Segment)} WHERE device_id = %s AND channel_id = %s "
+            "AND start_time > %s AND start_time < %s AND end_time > %s ORDER BY start_time")
+
+
+@cache
+def _window_sql() -> str:
+    q = connection.ops.quote_name
+    return (f"SELECT d.id, s.start_time, s.end_time FROM {sql.table(Device)} d "  # noqa: S608 (names)
+            f"JOIN {sql.table(Product)} p ON p.id = d.product_id "
+            f"LEFT JOIN {sql.table(Span)} s ON s.device_id = d.id AND s.channel_id = %s "
+            "AND s.end_time > %s AND s.start_time < %s "
+            f"WHERE p.{q('product_id')} = %s AND d.{q('device_name')} = %s "
+            "ORDER BY s.start_time")
+
+
+def window_spans(*, product_id: str, device_name: str, channel_id: int, start: int,
+                 end: int) -> tuple[int | None, tuple]:
+    """(device id or None, the recorded spans overlapping [start, end)) in one query. The spans
+    are the window's index version: any segment stored or removed inside it changes them."""
+    rows = sql.fetch_all(_window_sql(), [channel_id, start, end, product_id, device_name])
+    if not rows:
+        return None, ()
+    return rows[0][0], tuple((s, e) for _, s, e in rows if s is not None)
+
+
+def render_parts(*, device_id: int, channel_id: int, start: int, end: int) -> list[bytes] | None:
+    """The playlist's text cut before each segment URL's query string: the text is
+    `q.join(parts) + q + TAIL`. None when nothing was recorded in [start, end)."""
+    rows = sql.fetch_all(_segments_sql(), [device_id, channel_id, start - MAX_SEGMENT_SECONDS,
+                                           end, start])
     if not rows:
         return None
-    signer = Signer(expires)
-    mac, suffix = signer.mac, signer.suffix
-    base = public_url("")
     target = math.ceil(max(r[3] for r in rows) / 1000)
-    lines = ["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-PLAYLIST-TYPE:VOD",
-             f"#EXT-X-TARGETDURATION:{max(target, 1)}", "#EXT-X-MEDIA-SEQUENCE:0"]
-    append = lines.append
+    head = ("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-PLAYLIST-TYPE:VOD\n"
+            f"#EXT-X-TARGETDURATION:{max(target, 1)}\n#EXT-X-MEDIA-SEQUENCE:0\n")
+    parts = []
+    append = parts.append
     extinf: dict[int, str] = {}  # a day's segments share a handful of durations
     previous_end = None
     for pk, seg_start, seg_end, duration_ms in rows:
-        if previous_end is None:
-            append(f"#EXT-X-PROGRAM-DATE-TIME:{_program_date_time(seg_start)}")
-        elif seg_start > previous_end + GAP_SLACK:
-            append("#EXT-X-DISCONTINUITY")
-            append(f"#EXT-X-PROGRAM-DATE-TIME:{_program_date_time(seg_start)}")
         line = extinf.get(duration_ms)
         if line is None:
-            line = extinf[duration_ms] = f"#EXTINF:{duration_ms / 1000:.3f},"
-        append(line)
-        # Inline form of Signer.sign(segment_path(pk)): one HMAC over a short message.
-        unsigned = f"/media/v1/seg/{pk}.ts?{suffix}"
-        append(f"{base}{unsigned}&sig={mac(unsigned.encode())}")
+            line = extinf[duration_ms] = f"#EXTINF:{duration_ms / 1000:.3f},\n"
+        if previous_end is None:
+            line = f"{head}#EXT-X-PROGRAM-DATE-TIME:{_program_date_time(seg_start)}\n{line}"
+        elif seg_start > previous_end + GAP_SLACK:
+            line = (f"\n#EXT-X-DISCONTINUITY\n#EXT-X-PROGRAM-DATE-TIME:"
+                    f"{_program_date_time(seg_start)}\n{line}")
+        else:
+            line = "\n" + line
+        # Relative to the playlist's own address: <pk>.ts in the same directory.
+        append(f"{line}{pk}.ts?".encode())
         previous_end = seg_end
-    append("#EXT-X-ENDLIST")
-    append("")
-    return "\n".join(lines)
+    return parts
+
+
+def segment_query(*, product_id: str, device_name: str, channel_id: int, start: int, end: int,
+                  expires: int) -> bytes:
+    """The query string every segment URL of this playlist carries."""
+    directory = playlist_path(product_id, device_name, channel_id).rpartition("/")[0] + "/"
+    resource = segment_resource(directory)
+    return Signer(expires).sign(resource, f"s={start}&e={end}")[len(resource) + 1:].encode()
+
+
+@dataclass
+class _Window:
+    version: tuple
+    parts: list[bytes]
+    born: float
+    blocks: dict[int, bytes] = field(default_factory=dict)  # per length of the query string
+
+
+class _WindowCache:
+    """Unsigned playlist text per (device, channel, window), valid while the window's spans are
+    unchanged. A short life as well bounds the one change spans cannot show: a segment removed
+    and then stored again with the same times (a new row behind the same timeline)."""
+
+    def __init__(self, size: int = 8, ttl: float = 60.0):
+        self.size, self.ttl = size, ttl
+        self.entries: OrderedDict[tuple, _Window] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple, version: tuple) -> _Window | None:
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry is None or entry.version != version \
+                    or entry.born + self.ttl < time.monotonic():
+                self.entries.pop(key, None)
+                return None
+            self.entries.move_to_end(key)
+            return entry
+
+    def put(self, key: tuple, entry: _Window) -> None:
+        with self.lock:
+            self.entries[key] = entry
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+
+_windows = _WindowCache()
+
+
+def render(*, product_id: str, device_name: str, channel_id: int, start: int, end: int,
+           expires: int) -> tuple[bytes, bytes] | None:
+    """(text, gzip of text) of the playlist, None when nothing was recorded in [start, end),
+    or raises Device.DoesNotExist."""
+    device_id, spans = window_spans(product_id=product_id, device_name=device_name,
+                                    channel_id=channel_id, start=start, end=end)
+    if device_id is None:
+        raise Device.DoesNotExist
+    if not spans:
+        return None
+    key = (device_id, channel_id, start, end)
+    window = _windows.get(key, spans)
+    if window is None:
+        parts = render_parts(device_id=device_id, channel_id=channel_id, start=start, end=end)
+        if parts is None:
+            return None
+        window = _Window(version=spans, parts=parts, born=time.monotonic())
+        _windows.put(key, window)
+    q = segment_query(product_id=product_id, device_name=device_name, channel_id=channel_id,
+                      start=start, end=end, expires=expires)
+    block = window.blocks.get(len(q))
+    if block is None:
+        try:
+            block = window.blocks[len(q)] = gzsplice.tail_block(window.parts, len(q), TAIL)
+        except ValueError:  # a part too long for a back-reference: compress it all
+            text = q.join(window.parts) + q + TAIL
+            return text, gzip.compress(text, compresslevel=1, mtime=0)
+    return gzsplice.compress(window.parts, q, TAIL, block)

@@ -7,15 +7,16 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from functools import wraps
+from functools import cache, wraps
 
 from django.conf import settings
+from django.db import connection
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils.cache import patch_vary_headers
 
-from localcloud import clock, signing
+from localcloud import clock, signing, sql
 from localcloud.media import playlists
-from localcloud.models import Device, Event, Segment
+from localcloud.models import Device, Event, Product, Segment
 from localcloud.storage import media_open, media_size
 
 MAX_PLAYLIST_SECONDS = 7 * 86400
@@ -73,25 +74,41 @@ def _cors(request: HttpRequest, response: HttpResponse, *, preflight: bool = Fal
     return response
 
 
+def _verified(request: HttpRequest, resource: str, view, kwargs) -> HttpResponse:
+    if request.method == "OPTIONS":
+        return _cors(request, HttpResponse(status=204), preflight=True)
+    if request.method not in ("GET", "HEAD"):
+        response = _json_error(405, "method_not_allowed", "Media URLs answer GET and HEAD.")
+        response["Allow"] = "GET, HEAD, OPTIONS"
+        return _cors(request, response)
+    try:
+        params = signing.verify(resource, request.META.get("QUERY_STRING", ""))
+    except signing.BadSignature as exc:
+        return _cors(request, _json_error(403, "forbidden", f"Refused: {exc}."))
+    response = view(request, params, **kwargs)
+    if response.status_code < 300:
+        # Private: the URL is a bearer token; caches may keep it only until it expires.
+        ttl = max(0, int(params["_expires"]) - clock.now())
+        response["Cache-Control"] = f"private, max-age={ttl}"
+    return _cors(request, response)
+
+
 def signed_media(view):
+    """A view whose URL carries its own signature (over its path and query)."""
     @wraps(view)
     def wrapper(request: HttpRequest, **kwargs):
-        if request.method == "OPTIONS":
-            return _cors(request, HttpResponse(status=204), preflight=True)
-        if request.method not in ("GET", "HEAD"):
-            response = _json_error(405, "method_not_allowed", "Media URLs answer GET and HEAD.")
-            response["Allow"] = "GET, HEAD, OPTIONS"
-            return _cors(request, response)
-        try:
-            params = signing.verify(request.path_info, request.META.get("QUERY_STRING", ""))
-        except signing.BadSignature as exc:
-            return _cors(request, _json_error(403, "forbidden", f"Refused: {exc}."))
-        response = view(request, params, **kwargs)
-        if response.status_code < 300:
-            # Private: the URL is a bearer token; caches may keep it only until it expires.
-            ttl = max(0, int(params["_expires"]) - clock.now())
-            response["Cache-Control"] = f"private, max-age={ttl}"
-        return _cors(request, response)
+        return _verified(request, request.path_info, view, kwargs)
+
+    return wrapper
+
+
+def window_signed(view):
+    """A segment view whose URL carries its playlist's window signature (over the playlist's
+    directory, the window and the expiry: signing.segment_resource)."""
+    @wraps(view)
+    def wrapper(request: HttpRequest, **kwargs):
+        directory = request.path_info.rpartition("/")[0] + "/"
+        return _verified(request, signing.segment_resource(directory), view, kwargs)
 
     return wrapper
 
@@ -159,33 +176,65 @@ def playlist(request, params, product_id: str, device_name: str, channel_id: int
         return _json_error(400, "bad_request", "starttime_epoch is after endtime_epoch.")
     if end - start > MAX_PLAYLIST_SECONDS:
         return _json_error(400, "bad_request", "A playlist covers at most 7 days.")
+    end = max(end, start + 1)
     key = request.path_info + "?" + request.META.get("QUERY_STRING", "")
-    # A cached copy answers without touching the database: it is at most the cache's life old,
-    # like the recordings it lists.
-    zipped = _playlist_cache.get(key)
+    # A repeat of a signed address answers without touching the database: it is at most the
+    # cache's life old, like the recordings it lists.
+    zipped, text = _playlist_cache.get(key), None
     if zipped is None:
-        device_id = (Device.objects.filter(product__product_id=product_id,
-                                           device_name=device_name)
-                     .values_list("pk", flat=True).first())
-        if device_id is None:
+        try:
+            rendered = playlists.render(product_id=product_id, device_name=device_name,
+                                        channel_id=channel_id, start=start, end=end,
+                                        expires=int(params["_expires"]))
+        except Device.DoesNotExist:
             return _json_error(404, "not_found", "This device does not exist.")
-        text = playlists.render(device_id=device_id, channel_id=channel_id, start=start,
-                                end=max(end, start + 1), expires=int(params["_expires"]))
-        if text is None:
+        if rendered is None:
             return _json_error(404, "not_found", "Nothing was recorded in this time range.")
-        # Level 1: a 24 h playlist is ~1 MB of text; speed matters more than the last bytes.
-        zipped = gzip.compress(text.encode(), compresslevel=1, mtime=0)
+        text, zipped = rendered
         _playlist_cache.put(key, zipped)
     response = HttpResponse(content_type="application/vnd.apple.mpegurl")
     if "gzip" in request.headers.get("Accept-Encoding", ""):
         body = zipped
         response["Content-Encoding"] = "gzip"
     else:
-        body = gzip.decompress(zipped)
+        body = text if text is not None else gzip.decompress(zipped)
     patch_vary_headers(response, ["Accept-Encoding"])
     response.content = b"" if request.method == "HEAD" else body
     response["Content-Length"] = str(len(body))
     return response
+
+
+@cache
+def _window_segment_sql() -> str:
+    q = connection.ops.quote_name
+    return (f"SELECT s.{q('path')}, s.channel_id, s.start_time, s.end_time, "  # noqa: S608
+            f"p.{q('product_id')}, "
+            f"d.{q('device_name')} FROM {sql.table(Segment)} s "
+            f"JOIN {sql.table(Device)} d ON d.id = s.device_id "
+            f"JOIN {sql.table(Product)} p ON p.id = d.product_id WHERE s.id = %s")
+
+
+@window_signed
+def window_segment(request, params, product_id: str, device_name: str, channel_id: int,
+                   pk: int):
+    try:
+        start, end = int(params["s"]), int(params["e"])
+    except (KeyError, ValueError):
+        return _forbidden("the address names no time window")
+    row = sql.fetch_one(_window_segment_sql(), [pk])
+    if row is None:
+        return _json_error(404, "not_found", "This segment is no longer stored.")
+    path, seg_channel, seg_start, seg_end, seg_product, seg_device = row
+    # The signature covers the device, channel and window, not the segment: the segment must
+    # be one the signed playlist lists (the same overlap test as the playlist's query).
+    if (seg_product, seg_device, seg_channel) != (product_id, device_name, channel_id) \
+            or not (seg_start < max(end, start + 1) and seg_end > start):
+        return _forbidden("the segment lies outside the signed playlist")
+    return _serve(request, path, "video/mp2t")
+
+
+def _forbidden(reason: str) -> HttpResponse:
+    return _json_error(403, "forbidden", f"Refused: {reason}.")
 
 
 @signed_media

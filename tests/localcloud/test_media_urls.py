@@ -56,11 +56,12 @@ def _signed_playlist(sdk_client, camera, t, *, start=None, end=None, expires_in=
 
 def _media_urls(sdk_client, camera, picture, t) -> dict[str, str]:
     playlist_url = _signed_playlist(sdk_client, camera, t)
-    playlist = m3u8.loads(requests.get(playlist_url, timeout=10).text)
+    playlist = _playlist(playlist_url)
     thumb = sdk_call(sdk_client, "DescribeCloudStorageThumbnail", Thumbnail=f"motion-{t}-0.jpg",
                      **_ids(camera))["ThumbnailURL"]
     stream = sdk_call(sdk_client, "DescribeCloudStorageStreamData", StartTime=t, **_ids(picture))
-    return {"playlist": playlist_url, "segment": playlist.segments[0].uri, "thumbnail": thumb,
+    return {"playlist": playlist_url, "segment": playlist.segments[0].absolute_uri,
+            "thumbnail": thumb,
             "mjpeg": stream["VideoStream"], "aac": stream["AudioStream"]}
 
 
@@ -82,9 +83,9 @@ def test_the_playlist_is_a_vod_list_with_gaps_marked(sdk_client, recorded):
 
 def test_every_segment_of_the_playlist_plays(sdk_client, recorded):
     camera, _, t = recorded
-    playlist = m3u8.loads(requests.get(_signed_playlist(sdk_client, camera, t), timeout=10).text)
+    playlist = _playlist(_signed_playlist(sdk_client, camera, t))
     for segment in playlist.segments:
-        answer = requests.get(segment.uri, timeout=10)
+        answer = requests.get(segment.absolute_uri, timeout=10)
         assert (answer.status_code, answer.headers["Content-Type"]) == (200, "video/mp2t")
         with av.open(io.BytesIO(answer.content), format="mpegts") as container:
             frames = sum(1 for p in container.demux(video=0) for _ in p.decode())
@@ -137,6 +138,11 @@ def test_generate_signed_video_url_refuses_what_it_cannot_sign(sdk_client, recor
 
 
 # --- tampering and expiry -----------------------------------------------------------------
+def _playlist(url: str) -> m3u8.M3U8:
+    # Segment URIs are relative to the playlist: absolute_uri resolves them as a player does.
+    return m3u8.loads(requests.get(url, timeout=10).text, uri=url)
+
+
 def _with_query(url: str, change) -> str:
     parts = urlsplit(url)
     pairs = parse_qsl(parts.query, keep_blank_values=True)
@@ -191,15 +197,110 @@ def test_a_playlist_of_another_device_cannot_reuse_a_signature(sdk_client, local
     assert requests.get(url, timeout=10).status_code == 403
 
 
+def test_segments_are_relative_and_share_one_window_signature(sdk_client, recorded):
+    camera, _, t = recorded
+    playlist = _playlist(_signed_playlist(sdk_client, camera, t))
+    queries = {urlsplit(s.uri).query for s in playlist.segments}
+    assert all("://" not in s.uri and s.uri.endswith(".ts?" + urlsplit(s.uri).query)
+               for s in playlist.segments)
+    assert len(queries) == 1
+    assert [k for k, _ in parse_qsl(queries.pop())] == ["s", "e", "kid", "expires", "sig"]
+
+
+def _segment_pk(url: str) -> str:
+    return urlsplit(url).path.rpartition("/")[2].removesuffix(".ts")
+
+
+def _with_pk(url: str, pk: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=parts.path.rpartition("/")[0] + f"/{pk}.ts"))
+
+
+def test_a_window_signature_serves_only_the_segments_of_its_window(sdk_client, localcloud,
+                                                                   recorded):
+    camera, _, t = recorded
+    narrow = _playlist(_signed_playlist(sdk_client, camera, t, start=t + 3, end=t + 5))
+    inside = [s.absolute_uri for s in narrow.segments]
+    assert len(inside) == 2 and all(requests.get(u, timeout=10).status_code == 200
+                                    for u in inside)
+    # The segment at t + 10 is the device's own, but not in [t + 3, t + 5).
+    later = _playlist(_signed_playlist(sdk_client, camera, t)).segments[-1].absolute_uri
+    answer = requests.get(_with_pk(inside[0], _segment_pk(later)), timeout=10)
+    assert (answer.status_code, answer.json()["error"]["code"]) == (403, "forbidden")
+    # Nor does it open another device's segment of the same time.
+    other = provision(sdk_client, localcloud, package="yc1m7d")
+    assert other.segment(t + 4, t + 6, media.ts_segment(2)).status_code == 201
+    foreign = _playlist(_signed_playlist(sdk_client, other, t, start=t + 3, end=t + 5))
+    answer = requests.get(_with_pk(inside[0], _segment_pk(foreign.segments[0].absolute_uri)),
+                          timeout=10)
+    assert answer.status_code == 403
+    for key in ("s", "e"):
+        widened = _with_query(inside[0], lambda q, key=key: [
+            (k, str(int(v) + (5 if key == "e" else -5)) if k == key else v) for k, v in q])
+        assert requests.get(widened, timeout=10).status_code == 403, key
+
+
+def test_a_new_segment_shows_in_the_next_signed_playlist_of_the_same_range(sdk_client,
+                                                                          localcloud):
+    camera = provision(sdk_client, localcloud, package="yc1m7d")
+    t = int(time.time()) - 60
+    assert camera.segment(t, t + 2, media.ts_segment(2)).status_code == 201
+    assert len(_playlist(_signed_playlist(sdk_client, camera, t)).segments) == 1
+    assert camera.segment(t + 2, t + 4, media.ts_segment(2)).status_code == 201
+    # Another expiry: a new signed address of the same window.
+    again = _playlist(_signed_playlist(sdk_client, camera, t, expires_in=900))
+    assert [s.duration for s in again.segments] == [2, 2]
+    assert all(requests.get(s.absolute_uri, timeout=10).status_code == 200
+               for s in again.segments)
+
+
+def test_segment_urls_signed_one_by_one_still_play(sdk_client, recorded):
+    """The form playlists had before the window signature (URLs already handed out)."""
+    camera, _, t = recorded
+    url = _playlist(_signed_playlist(sdk_client, camera, t)).segments[0].absolute_uri
+    parts = urlsplit(url)
+    signed = signing.Signer(int(time.time()) + 60).sign(f"/media/v1/seg/{_segment_pk(url)}.ts")
+    old_form = f"{parts.scheme}://{parts.netloc}{signed}"
+    assert requests.get(old_form, timeout=10).content == requests.get(url, timeout=10).content
+    assert requests.get(old_form.replace("/seg/", "/seg/1"), timeout=10).status_code == 403
+
+
+def test_the_spliced_gzip_inflates_to_the_playlist_text():
+    import gzip
+    import random
+
+    from localcloud.media import gzsplice
+
+    rng = random.Random(7)
+    for _ in range(100):
+        pk, parts = rng.randint(1, 10**7), []
+        for i in range(rng.randint(1, 40)):
+            pk += rng.randint(1, 400)
+            gap = "#EXT-X-DISCONTINUITY\n" if rng.random() < .2 else ""
+            parts.append(f"{'#EXTM3U' if i == 0 else ''}\n{gap}#EXTINF:"
+                         f"{rng.choice(['10.000', '9.960', '2.000'])},\n{pk}.ts?".encode())
+        q_length = rng.randint(3, 700)
+        block = gzsplice.tail_block(parts, q_length, b"\n#EXT-X-ENDLIST\n")
+        for _ in range(3):  # one block serves every query string of that length
+            q = bytes(rng.choice(b"0123456789abcdef&=") for _ in range(q_length))
+            text, zipped = gzsplice.compress(parts, q, b"\n#EXT-X-ENDLIST\n", block)
+            assert text == q.join(parts) + q + b"\n#EXT-X-ENDLIST\n"
+            assert gzip.decompress(zipped) == text
+
+
 @pytest.mark.parametrize("kind", ["thumbnail", "segment", "mjpeg", "aac"])
 def test_a_correctly_signed_but_expired_url_is_refused(sdk_client, recorded, kind):
     camera, picture, t = recorded
     url = _media_urls(sdk_client, camera, picture, t)[kind]
     parts = urlsplit(url)
     extra = [(k, v) for k, v in parse_qsl(parts.query) if k not in ("kid", "expires", "sig")]
+    # A playlist's segments carry the signature of its window, not of their own path.
+    resource = signing.segment_resource(parts.path.rpartition("/")[0] + "/") \
+        if kind == "segment" else parts.path
     # Signed with the cloud's own key (the demo key both processes share) but already expired.
     for expires, status in [(int(time.time()) - 1, 403), (int(time.time()) + 60, 200)]:
-        resigned = signing.Signer(expires).sign(parts.path, urlencode(extra))
+        resigned = parts.path + signing.Signer(expires).sign(resource, urlencode(extra))[
+            len(resource):]
         answer = requests.get(f"{parts.scheme}://{parts.netloc}{resigned}", timeout=10)
         assert answer.status_code == status, (expires, answer.text)
 
@@ -208,8 +309,8 @@ def test_a_signed_playlist_and_its_segments_stop_right_after_expire_time(sdk_cli
     camera, _, t = recorded
     url = _signed_playlist(sdk_client, camera, t, expires_in=2)
     expire_time = int(dict(parse_qsl(urlsplit(url).query))["expires"])
-    playlist = m3u8.loads(requests.get(url, timeout=10).text)
-    segment_url = playlist.segments[0].uri
+    playlist = _playlist(url)
+    segment_url = playlist.segments[0].absolute_uri
     assert dict(parse_qsl(urlsplit(segment_url).query))["expires"] == str(expire_time)
     assert requests.get(segment_url, timeout=10).status_code == 200
     while time.time() < expire_time + 1:
