@@ -161,6 +161,9 @@ PACKAGES_SUBMIT_LEASE_SECONDS = env_int("PACKAGES_SUBMIT_LEASE_SECONDS", 30)
 # The queue order submissions go to: give it its own workers so a bulk purchase does not hold
 # up other tasks (start them with `celery -A portal worker -Q <name>`).
 PACKAGES_QUEUE = env_str("PACKAGES_QUEUE", "celery")
+# Orders per submission task of a bulk purchase: fewer messages and reads per order, while
+# enough chunks remain to keep every worker process busy.
+PACKAGES_SUBMIT_CHUNK = env_int("PACKAGES_SUBMIT_CHUNK", 10)
 
 # --- Media and static -----------------------------------------------------------------------
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))

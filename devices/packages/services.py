@@ -272,21 +272,32 @@ def purchase_direct(*, tenant, user, package_id: str, start_mode: str, device_id
     return purchase, created
 
 
-# Above this many orders, one task queues the rest: publishing a thousand messages takes
-# seconds that the person who clicked Confirm should not wait for.
+# Above this many orders, one task queues the rest, so the person who clicked Confirm does not
+# wait for the messages to be published.
 DISPATCH_THRESHOLD = 20
 
 
+def chunk_size() -> int:
+    return max(1, int(getattr(settings, "PACKAGES_SUBMIT_CHUNK", 10)))
+
+
 def orders_enqueue(*, order_pks, direct: bool = False) -> None:
-    from devices.packages.tasks import order_submit, orders_dispatch
+    """Queues the submission of these orders: one order alone as `order_submit` (a retry, a
+    free trial), more in chunks of PACKAGES_SUBMIT_CHUNK per `orders_submit` task. A message
+    and a task per order cost the worker as much as the order's own database writes."""
+    from devices.packages.tasks import order_submit, orders_dispatch, orders_submit
 
     order_pks = list(order_pks)
     queue = getattr(settings, "PACKAGES_QUEUE", None) or None
+    if len(order_pks) == 1:
+        order_submit.apply_async(args=order_pks, queue=queue)
+        return
     if not direct and len(order_pks) > DISPATCH_THRESHOLD:
         orders_dispatch.apply_async(args=[order_pks], queue=queue)
         return
-    for pk in order_pks:
-        order_submit.apply_async(args=[pk], queue=queue)
+    size = chunk_size()
+    for start in range(0, len(order_pks), size):
+        orders_submit.apply_async(args=[order_pks[start:start + size]], queue=queue)
 
 
 # --- submitting an order exactly once ----------------------------------------------------------
@@ -317,6 +328,58 @@ def order_claim(*, order_pk: int) -> Order | None:
     if not claimed:
         return None
     return Order.objects.select_related("device", "device__product", "tenant").get(pk=order_pk)
+
+
+def orders_submit_many(*, order_pks: list[int], on_retryable) -> dict[str, int]:
+    """Submits a chunk of orders one after the other, each claimed and bought exactly as
+    `order_claim` + `order_submit` would (same lease, same ask-first on a takeover), with the
+    rows, their devices and the tenant's connection read once for the chunk.
+
+    An order the cloud cannot take right now (throttled, unavailable after the client's own
+    retries) is released and handed to `on_retryable(order_pk, exc)`, which queues it alone
+    with a backoff; the rest of the chunk goes on. Returns the count of each outcome."""
+    outcome: dict[str, int] = {}
+    orders = list(Order.objects.filter(pk__in=order_pks, state__in=OPEN_STATES)
+                  .select_related("device", "device__product", "tenant", "tenant__cloud")
+                  .order_by("pk"))
+    tenants: dict[int, object] = {}
+    for loaded in orders:
+        # One tenant object per tenant, so its connection (and the SDK client) is shared.
+        loaded.tenant = tenants.setdefault(loaded.tenant_id, loaded.tenant)
+        order = _order_claim_loaded(order=loaded)
+        if order is None:
+            outcome["skipped"] = outcome.get("skipped", 0) + 1
+            continue
+        try:
+            order = order_submit(order=order)
+        except errors.CloudError as exc:
+            if not exc.retryable:
+                raise
+            order_release(order=order)
+            on_retryable(order.pk, exc)
+            outcome["retry"] = outcome.get("retry", 0) + 1
+            continue
+        outcome[order.state] = outcome.get(order.state, 0) + 1
+    return outcome
+
+
+def _order_claim_loaded(*, order: Order) -> Order | None:
+    """`order_claim` for a row already read: the pending → submitting UPDATE also checks that
+    `attempts` is still what was read, so the row in hand is the one claimed (and a run after
+    an earlier attempt still asks the cloud first). Anything else takes the general path."""
+    if order.state == OrderState.PENDING:
+        now = timezone.now()
+        lease = now + timedelta(seconds=lease_seconds())
+        if Order.objects.filter(pk=order.pk, state=OrderState.PENDING, attempts=order.attempts).update(
+                state=OrderState.SUBMITTING, attempts=F("attempts") + 1, lease_until=lease,
+                submitted_at=now, updated_at=now):
+            order.state, order.attempts, order.lease_until = OrderState.SUBMITTING, order.attempts + 1, lease
+            order.submitted_at = order.updated_at = now
+            return order
+    claimed = order_claim(order_pk=order.pk)
+    if claimed is not None:
+        claimed.tenant = order.tenant
+    return claimed
 
 
 def order_release(*, order: Order) -> None:

@@ -40,16 +40,37 @@ def order_submit(self, order_pk: int) -> str:
             services.order_give_up(order_pk=order_pk, exc=exc)
             return "failed"
         services.order_release(order=order)
-        # Backoff with jitter; throttling usually clears within seconds.
-        countdown = min(60, 2 ** self.request.retries) * random.uniform(0.5, 1.5)
-        raise self.retry(exc=exc, countdown=countdown)
+        raise self.retry(exc=exc, countdown=_retry_countdown(self.request.retries))
     return order.state
+
+
+def _retry_countdown(retries: int) -> float:
+    # Backoff with jitter; throttling usually clears within seconds.
+    return min(60, 2 ** retries) * random.uniform(0.5, 1.5)
+
+
+def _submit_alone_later(order_pk: int, exc: errors.CloudError) -> None:
+    queue = getattr(settings, "PACKAGES_QUEUE", None) or None
+    order_submit.apply_async(args=[order_pk], queue=queue, countdown=_retry_countdown(0))
+
+
+@shared_task(
+    name="devices.packages.orders_submit",
+    # As order_submit: a killed worker's chunk is given back (or, on a broker that drops it,
+    # found by the stale-order sweep); every order in it is claimed on its own.
+    acks_late=True,
+    reject_on_worker_lost=True,
+)
+def orders_submit(order_pks: list[int]) -> dict[str, int]:
+    """Submits a chunk of orders of one purchase in one task (see services.orders_submit_many);
+    an order the cloud cannot take now goes on alone as order_submit, with its retries."""
+    return services.orders_submit_many(order_pks=order_pks, on_retryable=_submit_alone_later)
 
 
 @shared_task(name="devices.packages.orders_dispatch", acks_late=True, reject_on_worker_lost=True)
 def orders_dispatch(order_pks: list[int]) -> int:
-    """Queues one submission per order of a big purchase. Run twice, it queues them twice,
-    which the claim makes harmless; lost midway, the stale-order sweep queues the rest."""
+    """Queues the chunks of a big purchase. Run twice, it queues them twice, which the claim
+    makes harmless; lost midway, the stale-order sweep queues the rest."""
     services.orders_enqueue(order_pks=order_pks, direct=True)
     return len(order_pks)
 

@@ -231,7 +231,8 @@ class Cloud:
         try:
             waited = ratelimit.acquire(tenant_id=self.tenant.pk, action=action,
                                        priority=self.priority,
-                                       max_wait=self.policy.max_rate_wait)
+                                       max_wait=self.policy.max_rate_wait,
+                                       tenant_slug=self.tenant.slug)
         except ratelimit.RateLimited as exc:
             observe.log_call(tenant_id=self.tenant.pk, tenant_slug=self.tenant.slug,
                              action=action, priority=self.priority, outcome="rate_limited",

@@ -1,5 +1,6 @@
 """The per-tenant, per-action token bucket: on Redis (Lua, shared by every process) and on the
 local-memory cache (the embedded default)."""
+import time
 import uuid
 
 import pytest
@@ -84,3 +85,56 @@ def test_acquire_waits_for_a_token_then_gives_up_with_a_bound(settings):
     waited = ratelimit.acquire(tenant_id=tenant_id, action="X", priority=INTERACTIVE,
                                max_wait=5, sleep=lambda s: __import__("time").sleep(s))
     assert 0 < waited <= 1.2
+
+
+def _project_defaults(settings):
+    for name in ("IOTVIDEO_RATE_PER_SECOND", "IOTVIDEO_RATE_BURST", "IOTVIDEO_RATE_LIMITS",
+                 "IOTVIDEO_TENANT_RATE_LIMITS"):
+        if hasattr(settings, name):
+            delattr(settings, name)
+
+
+def test_by_default_every_action_refills_at_tencents_documented_20_per_second(settings):
+    _project_defaults(settings)
+    limit = ratelimit.limit_for("CreateCloudStorage", "any-tenant")
+    assert limit.rate == 20
+    # A small bucket: after a quiet spell at most rate + burst calls leave within a second.
+    assert 1 <= limit.burst <= 5
+
+
+def test_a_tenant_with_a_raised_quota_gets_its_own_limits(settings):
+    _project_defaults(settings)
+    settings.IOTVIDEO_RATE_LIMITS = {"DescribeDevicePackages": (8, 4)}
+    settings.IOTVIDEO_TENANT_RATE_LIMITS = {
+        "big-fleet": {"*": (50, 10), "CreateCloudStorage": (100, 20)},
+    }
+    assert ratelimit.limit_for("CreateCloudStorage", "big-fleet").rate == 100
+    assert ratelimit.limit_for("DescribeCloudStorageOrder", "big-fleet").rate == 50
+    # The tenant's own "*" beats the project's per-action entry: it is the tenant's account.
+    assert ratelimit.limit_for("DescribeDevicePackages", "big-fleet").rate == 50
+    # Every other tenant keeps the project's limits.
+    assert ratelimit.limit_for("CreateCloudStorage", "small").rate == 20
+    assert ratelimit.limit_for("DescribeDevicePackages", "small").rate == 8
+    assert ratelimit.limit_for("DescribeDevicePackages", "small").burst == 4
+
+
+def test_background_work_never_takes_more_than_the_rate_plus_the_bucket(bucket):
+    # A bulk job polling as fast as it can for 0.6 s: the bucket hands out at most its burst
+    # plus what refilled meanwhile; the local-memory fallback at most its background share
+    # (60 % of the rate) in each one-second window the loop touched.
+    limit = Limit(rate=20, burst=5, background_reserve=0.4)
+    key = uuid.uuid4().hex
+    granted = 0
+    started, first_window = time.monotonic(), int(time.time())
+    while time.monotonic() - started < 0.6:
+        if bucket.take(key, limit, BACKGROUND) == 0:
+            granted += 1
+        time.sleep(0.002)
+    elapsed = time.monotonic() - started
+    if bucket.uses_redis:
+        assert 1 <= granted <= limit.burst + limit.rate * elapsed + 1
+    else:
+        windows = int(time.time()) - first_window + 1
+        assert 1 <= granted <= 12 * windows
+    # And a page arriving in the middle of it gets its token at once.
+    assert bucket.take(key, limit, INTERACTIVE) == 0
