@@ -152,3 +152,55 @@ def test_fleet_page_query_count_does_not_grow_with_rows(client_for, admin_user, 
 def test_htmx_request_with_a_bad_filter_gets_the_message_in_the_partial(client_for, admin_user, fleet):
     response = client_for(admin_user).get(f"{URL}?online=maybe", headers={"HX-Request": "true"})
     assert b'role="alert"' in response.content and b"<html" not in response.content
+
+
+def test_rows_escape_what_people_and_the_cloud_wrote(client_for, admin_user, tenant):
+    from django.contrib.auth import get_user_model
+
+    from tests.devices.test_fleet_support import make_product
+
+    owner = get_user_model().objects.create_user("mallory", 'm"<b>@example.com', None)
+    product = make_product(tenant, name="<i>Cams</i>")
+    make_device(tenant, product, name="<script>n</script>", nickname="<img src=x onerror=alert(1)>",
+                tags=['<b>"t"</b>', "a&b"], owner=owner)
+    body = client_for(admin_user).get(URL).content.decode()
+    for raw in ("<script>n</script>", "<img src=x", "<b>\"t\"</b>", "<i>Cams</i>", 'm"<b>@'):
+        assert raw not in body
+    for escaped in ("&lt;script&gt;n&lt;/script&gt;", "&lt;img src=x onerror=alert(1)&gt;",
+                    "&lt;b&gt;&quot;t&quot;&lt;/b&gt;", "&lt;i&gt;Cams&lt;/i&gt;",
+                    "m&quot;&lt;b&gt;@example.com", 'href="?tag=a%26b">a&amp;b</a>',
+                    'aria-label="&lt;script&gt;n&lt;/script&gt;"'):
+        assert escaped in body
+
+
+def test_rows_show_times_in_the_tenants_time_zone(client_for, admin_user, tenant, fleet):
+    import datetime as dt
+
+    tenant.time_zone = "Asia/Shanghai"
+    tenant.save()
+    fleet["c"].last_seen_at = dt.datetime(2026, 1, 1, 23, 30, tzinfo=dt.UTC)
+    fleet["c"].package_expires_at = dt.datetime(2026, 3, 31, 20, 0, tzinfo=dt.UTC)
+    fleet["c"].package_type, fleet["c"].package_retention_days = 1, 7
+    fleet["c"].save()
+    body = client_for(admin_user).get(URL).content.decode()
+    assert "<td>2026-01-02 07:30</td>" in body and "<td>2026-04-01</td>" in body
+    assert "full-time · 7 days" in body
+
+
+def test_viewer_rows_have_no_selection_and_no_owner(client_for, viewer_user, admin_user, fleet):
+    fleet["b"].owner = admin_user
+    fleet["b"].save()
+    grant(fleet["b"], viewer_user)
+    body = client_for(viewer_user).get(URL).content.decode()
+    assert "bravo" in body
+    assert 'name="device"' not in body and admin_user.email not in body
+
+
+def test_filter_form_keeps_the_chosen_values(client_for, admin_user, fleet):
+    body = client_for(admin_user).get(
+        f"{URL}?online=online&product={fleet['cams'].pk}&sort=-name&size=25").content.decode()
+    assert '<option value="online" selected>' in body
+    assert f'<option value="{fleet["cams"].pk}" selected>Cams</option>' in body
+    assert f'<option value="{fleet["locks"].pk}">Locks</option>' in body
+    assert '<option value="-name" selected>' in body and '<option value="25" selected>' in body
+    assert '<select name="owner" id="id_owner">' in body
