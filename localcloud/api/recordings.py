@@ -3,16 +3,17 @@ thumbnails, picture-stream data, deleting events and signing playlist addresses.
 import base64
 import re
 from datetime import date
+from functools import cache
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import FilteredRelation, Q
+from django.db import connection, transaction
+from django.db.models import Q
 
-from localcloud import clock, index
+from localcloud import clock, index, sql
 from localcloud.api.errors import CloudError, invalid_value, not_found, unsupported
 from localcloud.api.registry import Params, action
 from localcloud.media import playlists
-from localcloud.models import Device, Event, Product, RecordingDay, Segment
+from localcloud.models import Device, Event, Product, RecordingDay, Segment, Span
 from localcloud.signing import Signer, public_url, signed_append
 from localcloud.storage import media_delete
 
@@ -27,13 +28,34 @@ _PLAYLIST_RE = re.compile(
     r"^/media/v1/(?P<product>[^/?#]+)/(?P<device>[^/?#]+)/(?P<channel>\d+)/video\.m3u8$")
 
 
+# Hand-written SQL for the reads every playback page makes (as the ingest path does, see
+# localcloud.sql): building an ORM query costs more CPU than the query's round trip.
+_PRODUCT_FIELDS = ["id", "product_id", "product_name", "device_type", "category_id"]
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+@cache
+def _device_sql() -> str:
+    return (f"SELECT {sql.columns(Device, alias='d')}, "  # noqa: S608 (names)
+            f"{sql.columns(Product, _PRODUCT_FIELDS, alias='p')} "
+            f"FROM {sql.table(Device)} d JOIN {sql.table(Product)} p ON p.id = d.product_id "
+            f"WHERE p.{_q('product_id')} = %s AND d.{_q('device_name')} = %s")
+
+
 def _device(p: Params) -> Device:
     product_id = p.str("ProductId", max_length=64)
     device_name = p.str("DeviceName", max_length=64)
-    device = (Device.objects.select_related("product")
-              .filter(product__product_id=product_id, device_name=device_name).first())
-    if device is None:
+    row = sql.fetch_one(_device_sql(), [product_id, device_name])
+    if row is None:
         raise not_found(f"The device {product_id}/{device_name}")
+    names = sql.field_names(Device)
+    device = sql.instance(Device, names, row[:len(names)])
+    # Only the product's columns these actions read; any other loads when first used.
+    device.product = sql.instance(Product, sql.field_names(Product, _PRODUCT_FIELDS),
+                                  row[len(names):])
     return device
 
 
@@ -68,6 +90,15 @@ def _describe_cloud_storage_date(p: Params) -> dict:
     return {"Data": [d.isoformat() for d in days]}
 
 
+@cache
+def _days_sql() -> str:
+    return (f"SELECT p.{_q('device_type')}, r.{_q('day')} FROM {sql.table(Device)} d "  # noqa: S608
+            f"JOIN {sql.table(Product)} p ON p.id = d.product_id "
+            f"LEFT JOIN {sql.table(RecordingDay)} r ON r.device_id = d.id AND r.channel_id = %s "
+            f"WHERE p.{_q('product_id')} = %s AND d.{_q('device_name')} = %s "
+            f"ORDER BY r.{_q('day')}")
+
+
 @action("DescribeCloudStorageDate", read_only=True)
 def describe_cloud_storage_date(p: Params) -> dict:
     # One query instead of two (device, then days): the device LEFT JOINed to its days of the
@@ -81,19 +112,14 @@ def describe_cloud_storage_date(p: Params) -> dict:
         p.finish()
     except CloudError:
         return _describe_cloud_storage_date(Params(p.body))
-    rows = list(
-        Device.objects.filter(product__product_id=product_id, device_name=device_name)
-        .annotate(days=FilteredRelation("recording_days",
-                                        condition=Q(recording_days__channel_id=channel)))
-        .order_by("days__day").values_list("product__device_type", "days__day")
-    )
+    rows = sql.fetch_all(_days_sql(), [channel, product_id, device_name])
     if not rows or (channel and not Product(device_type=rows[0][0]).is_nvr):
         return _describe_cloud_storage_date(Params(p.body))
-    return {"Data": [d.isoformat() for _, d in rows if d is not None]}
+    # SQLite hands dates back as text, PostgreSQL as dates.
+    return {"Data": [d if isinstance(d, str) else d.isoformat() for _, d in rows if d is not None]}
 
 
-@action("DescribeCloudStorageTime", read_only=True)
-def describe_cloud_storage_time(p: Params) -> dict:
+def _describe_cloud_storage_time(p: Params) -> dict:
     device = _device(p)
     day = _date(p.str("Date", max_length=10))
     start = p.int("StartTime", 0, min_value=0)
@@ -102,13 +128,56 @@ def describe_cloud_storage_time(p: Params) -> dict:
     channel = _channel(p, device)
     p.finish()
     _time_range(start, end)
-    day_start, day_end = index.day_bounds(day)
-    low = max(day_start, start) if start else day_start
-    high = min(day_end, end) if end else day_end
+    low, high = _day_window(day, start, end)
     spans = index.spans_between(device=device, channel_id=channel, start=low, end=high) \
         if low < high else []
     return {"Data": {"TimeList": [{"StartTime": s, "EndTime": e} for s, e in spans],
                      "VideoURL": playlists.video_url(device, channel)}}
+
+
+def _day_window(day: date, start: int, end: int) -> tuple[int, int]:
+    day_start, day_end = index.day_bounds(day)
+    low = max(day_start, start) if start else day_start
+    high = min(day_end, end) if end else day_end
+    return low, high
+
+
+@cache
+def _spans_sql() -> str:
+    # index.spans_between's query, with the device LEFT JOINed in front of it.
+    return ("SELECT p.device_type, s.start_time, s.end_time "  # noqa: S608 (names)
+            f"FROM {sql.table(Device)} d JOIN {sql.table(Product)} p ON p.id = d.product_id "
+            f"LEFT JOIN {sql.table(Span)} s ON s.device_id = d.id AND s.channel_id = %s "
+            "AND s.start_time < %s AND s.end_time > %s "
+            f"WHERE p.{_q('product_id')} = %s AND d.{_q('device_name')} = %s "
+            "ORDER BY s.start_time")
+
+
+@action("DescribeCloudStorageTime", read_only=True)
+def describe_cloud_storage_time(p: Params) -> dict:
+    # One query (the device LEFT JOINed to its spans of the day) when every parameter is
+    # right; any refusal goes through the two-step version above, which answers it as before.
+    try:
+        product_id = p.str("ProductId", max_length=64)
+        device_name = p.str("DeviceName", max_length=64)
+        day = _date(p.str("Date", max_length=10))
+        start = p.int("StartTime", 0, min_value=0)
+        end = p.int("EndTime", 0, min_value=0)
+        p.str("UserId", "")
+        channel = p.int("ChannelId", 0, min_value=0, max_value=1024)
+        p.finish()
+        _time_range(start, end)
+    except CloudError:
+        return _describe_cloud_storage_time(Params(p.body))
+    low, high = _day_window(day, start, end)
+    rows = sql.fetch_all(_spans_sql(), [channel, high, low, product_id, device_name])
+    if not rows or (channel and not Product(device_type=rows[0][0]).is_nvr):
+        return _describe_cloud_storage_time(Params(p.body))
+    spans = [(max(s, low), min(e, high)) for _, s, e in rows if s is not None] \
+        if low < high else []
+    return {"Data": {"TimeList": [{"StartTime": s, "EndTime": e} for s, e in spans],
+                     "VideoURL": public_url(playlists.playlist_path(product_id, device_name,
+                                                                   channel))}}
 
 
 def _cursor(start_time: int, pk: int) -> str:
@@ -143,26 +212,19 @@ def describe_cloud_storage_events(p: Params) -> dict:
     start = start or now - DAY
     end = end or now
     _time_range(start, end)
-    matching = Event.objects.filter(device=device, channel_id=channel,
-                                    start_time__gte=start, start_time__lte=end)
-    if event_id:
-        matching = matching.filter(event_id=event_id)
-    page = matching
+    params = [device.pk, channel, start, end] + ([event_id] if event_id else [])
+    keyset = []
     if context:
         # Keyset cursor: (start_time, id) of the last event handed out, newest first, so the
         # 10,000th page costs what the first does.
         after_start, after_pk = _parse_cursor(context)
-        # The plain bound lets the database start its index walk at the cursor; the OR
-        # alone would make it scan from the newest event.
-        page = page.filter(Q(start_time__lt=after_start)
-                           | Q(start_time=after_start, pk__lt=after_pk),
-                           start_time__lte=after_start)
-    # Only the columns the answer shows, as tuples (no model instances to build).
-    rows = list(page.order_by("-start_time", "-pk").values_list(
-        "start_time", "end_time", "thumbnail", "event_id", "upload_status", "data", "pk",
-    )[: size + 1])
+        keyset = [after_start, after_start, after_start, after_pk]
+    rows = sql.fetch_all(_events_sql(bool(event_id), bool(context)),
+                         params + params + keyset + [size + 1])
     listover = len(rows) <= size
     rows = rows[:size]
+    # The count rides on the page's rows; an empty page asks for it alone.
+    total = rows[0][7] if rows else sql.fetch_one(_events_total_sql(bool(event_id)), params)[0]
     return {
         "Events": [{"StartTime": e[0], "EndTime": e[1], "Thumbnail": e[2], "EventId": e[3],
                     "UploadStatus": e[4], "Data": e[5]} for e in rows],
@@ -170,9 +232,35 @@ def describe_cloud_storage_events(p: Params) -> dict:
         "Listover": listover,
         # Tencent documents Total as an internal result count, not the number of events;
         # localcloud counts the matching events up to EVENTS_TOTAL_CAP so deep pages stay cheap.
-        "Total": matching.order_by()[:EVENTS_TOTAL_CAP].count(),
+        "Total": total,
         "VideoURL": playlists.video_url(device, channel),
     }
+
+
+def _events_where(by_event_id: bool) -> str:
+    return ("device_id = %s AND channel_id = %s AND start_time >= %s AND start_time <= %s"
+            + (f" AND {_q('event_id')} = %s" if by_event_id else ""))
+
+
+@cache
+def _events_total_sql(by_event_id: bool) -> str:
+    return (f"SELECT COUNT(*) FROM (SELECT 1 FROM {sql.table(Event)} "  # noqa: S608 (names)
+            f"WHERE {_events_where(by_event_id)} LIMIT {EVENTS_TOTAL_CAP}) t")
+
+
+@cache
+def _events_sql(by_event_id: bool, after_cursor: bool) -> str:
+    """A page of events, newest first, each row carrying the capped count of the matching
+    events (an uncorrelated subquery: the database runs it once)."""
+    where = _events_where(by_event_id)
+    if after_cursor:
+        # The plain bound lets the database start its index walk at the cursor; the OR
+        # alone would make it scan from the newest event.
+        where += " AND start_time <= %s AND (start_time < %s OR (start_time = %s AND id < %s))"
+    columns = ", ".join(_q(c) for c in ["start_time", "end_time", "thumbnail", "event_id",
+                                        "upload_status", "data", "id"])
+    return (f"SELECT {columns}, ({_events_total_sql(by_event_id)}) "  # noqa: S608 (names)
+            f"FROM {sql.table(Event)} WHERE {where} ORDER BY start_time DESC, id DESC LIMIT %s")
 
 
 def _thumbnail_key(name: str) -> dict | None:
