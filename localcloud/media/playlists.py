@@ -11,6 +11,7 @@ import math
 import threading
 import time
 from collections import OrderedDict
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -86,24 +87,23 @@ def render_parts(*, device_id: int, channel_id: int, start: int, end: int) -> li
         return None
     target = math.ceil(max(r[3] for r in rows) / 1000)
     head = ("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-PLAYLIST-TYPE:VOD\n"
-            f"#EXT-X-TARGETDURATION:{max(target, 1)}\n#EXT-X-MEDIA-SEQUENCE:0\n")
+            f"#EXT-X-TARGETDURATION:{max(target, 1)}\n#EXT-X-MEDIA-SEQUENCE:0\n"
+            f"#EXT-X-PROGRAM-DATE-TIME:{_program_date_time(rows[0][1])}").encode()
     parts = []
     append = parts.append
-    extinf: dict[int, str] = {}  # a day's segments share a handful of durations
+    extinf: dict[int, bytes] = {}  # a day's segments share a handful of durations
     previous_end = None
     for pk, seg_start, seg_end, duration_ms in rows:
         line = extinf.get(duration_ms)
         if line is None:
-            line = extinf[duration_ms] = f"#EXTINF:{duration_ms / 1000:.3f},\n"
+            line = extinf[duration_ms] = f"\n#EXTINF:{duration_ms / 1000:.3f},\n".encode()
         if previous_end is None:
-            line = f"{head}#EXT-X-PROGRAM-DATE-TIME:{_program_date_time(seg_start)}\n{line}"
+            line = head + line
         elif seg_start > previous_end + GAP_SLACK:
             line = (f"\n#EXT-X-DISCONTINUITY\n#EXT-X-PROGRAM-DATE-TIME:"
-                    f"{_program_date_time(seg_start)}\n{line}")
-        else:
-            line = "\n" + line
+                    f"{_program_date_time(seg_start)}").encode() + line
         # Relative to the playlist's own address: <pk>.ts in the same directory.
-        append(f"{line}{pk}.ts?".encode())
+        append(b"%b%d.ts?" % (line, pk))
         previous_end = seg_end
     return parts
 
@@ -166,20 +166,22 @@ def render(*, product_id: str, device_name: str, channel_id: int, start: int, en
     if not spans:
         return None
     key = (device_id, channel_id, start, end)
-    window = _windows.get(key, spans)
+    window, first = _windows.get(key, spans), False
     if window is None:
         parts = render_parts(device_id=device_id, channel_id=channel_id, start=start, end=end)
         if parts is None:
             return None
-        window = _Window(version=spans, parts=parts, born=time.monotonic())
+        window, first = _Window(version=spans, parts=parts, born=time.monotonic()), True
         _windows.put(key, window)
     q = segment_query(product_id=product_id, device_name=device_name, channel_id=channel_id,
                       start=start, end=end, expires=expires)
     block = window.blocks.get(len(q))
-    if block is None:
-        try:
+    if block is None and not first:
+        # A second address of the window: worth the block (about twice a plain gzip) that
+        # makes every further address cheap.
+        with suppress(ValueError):  # a part too long for a back-reference: plain gzip
             block = window.blocks[len(q)] = gzsplice.tail_block(window.parts, len(q), TAIL)
-        except ValueError:  # a part too long for a back-reference: compress it all
-            text = q.join(window.parts) + q + TAIL
-            return text, gzip.compress(text, compresslevel=1, mtime=0)
+    if block is None:
+        text = q.join(window.parts) + q + TAIL
+        return text, gzip.compress(text, compresslevel=1, mtime=0)
     return gzsplice.compress(window.parts, q, TAIL, block)
