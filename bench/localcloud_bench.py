@@ -213,10 +213,8 @@ def start_server(env: dict, port: int, workers: int, threads: int, log: Path):
     raise SystemExit(f"runlocalcloud did not start; see {log}")
 
 
-def tree_memory_mb(pid: int) -> tuple[float, float]:
-    """RSS and PSS of a process and all its descendants (gunicorn master + workers). RSS counts
-    the pages the preloaded master shares with its forked workers once per process; PSS splits
-    each shared page between the processes that map it, so its sum is the real footprint."""
+def process_tree(pid: int) -> list[int]:
+    """A process and all its descendants (gunicorn master + workers)."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -225,11 +223,42 @@ def tree_memory_mb(pid: int) -> tuple[float, float]:
             except (OSError, IndexError, ValueError):
                 continue
             children.setdefault(ppid, []).append(int(entry.name))
-    rss = pss = 0
-    todo = [pid]
+    tree, todo = [], [pid]
     while todo:
         p = todo.pop()
+        tree.append(p)
         todo += children.get(p, [])
+    return tree
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes have used so far (exited ones count as 0)."""
+    total = 0
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def database_backends(database_url: str) -> list[int]:
+    """PIDs of the PostgreSQL backends serving this benchmark's database."""
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        return [row[0] for row in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()")]
+
+
+def tree_memory_mb(pid: int) -> tuple[float, float]:
+    """RSS and PSS of a process and all its descendants (gunicorn master + workers). RSS counts
+    the pages the preloaded master shares with its forked workers once per process; PSS splits
+    each shared page between the processes that map it, so its sum is the real footprint."""
+    rss = pss = 0
+    for p in process_tree(pid):
         try:
             for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
                 if line.startswith("Rss:"):
@@ -328,8 +357,11 @@ def http_get(port: int):
     return get
 
 
-def ingest(port: int, devices, body: bytes, seconds: float, server_pid: int) -> dict:
-    """32 devices upload 256 KB segments as fast as the cloud takes them, for `seconds`."""
+def ingest(port: int, devices, body: bytes, seconds: float, server_pid: int,
+           database_url: str) -> dict:
+    """32 devices upload 256 KB segments as fast as the cloud takes them, for `seconds`. Also
+    the CPU time each upload cost the server, PostgreSQL and this client: unlike the rate, the
+    CPU per upload hardly moves with what else the machine is doing."""
     stop = time.monotonic() + seconds
     counts, errors, rss = [0] * len(devices), [0] * len(devices), []
     body_sha = hashlib.sha256(body).hexdigest()
@@ -362,16 +394,27 @@ def ingest(port: int, devices, body: bytes, seconds: float, server_pid: int) -> 
             rss.append(tree_memory_mb(server_pid))
             time.sleep(0.5)
 
+    def cpu_now() -> dict[str, dict[int, float]]:
+        return {"server": {p: cpu_seconds([p]) for p in process_tree(server_pid)},
+                "postgres": {p: cpu_seconds([p]) for p in database_backends(database_url)}}
+
     sampler = threading.Thread(target=sample_rss)
     sampler.start()
+    cpu_before, client_before = cpu_now(), time.process_time()
     began = time.monotonic()
     with ThreadPoolExecutor(max_workers=len(devices)) as pool:
         list(pool.map(device_loop, range(len(devices))))
     elapsed = time.monotonic() - began
+    cpu_after, client_cpu = cpu_now(), time.process_time() - client_before
     sampler.join()
+    uploads = max(1, sum(counts) + sum(errors))
+    cpu_ms = {who: 1000 * sum(t - cpu_before[who].get(p, 0.0) for p, t in cpu_after[who].items())
+              / uploads for who in cpu_after}
+    cpu_ms["client"] = 1000 * client_cpu / uploads
     return {"rate": sum(counts) / elapsed, "uploads": sum(counts), "errors": sum(errors),
             "rss_max": max((r for r, _ in rss), default=0.0),
-            "pss_max": max((p for _, p in rss), default=0.0), "elapsed": elapsed}
+            "pss_max": max((p for _, p in rss), default=0.0), "elapsed": elapsed,
+            "cpu_ms": cpu_ms}
 
 
 def measure_reads(args, seeded, now: int, segment: bytes, workdir: Path, rows: list,
@@ -562,10 +605,16 @@ def main() -> None:
         if not args.ingest_only:
             measure_reads(args, seeded, now, segment, workdir, rows, notes)
 
-        result = ingest(args.port, seeded["ingest"], padded, args.ingest_seconds, process.pid)
+        result = ingest(args.port, seeded["ingest"], padded, args.ingest_seconds, process.pid,
+                        database_url)
         rows.append((f"ingest: {INGEST_DEVICES} devices × 256 KB segments, "
                      f"{args.ingest_seconds:.0f} s", f"{result['rate']:.0f}/s", "",
                      f"≥ 300/s; {result['uploads']} stored, {result['errors']} refused"))
+        cpu = result["cpu_ms"]
+        capacity = 2000 / sum(cpu.values())
+        rows.append(("ingest CPU per upload: server / PostgreSQL / client (ms)",
+                     f"{cpu['server']:.2f} / {cpu['postgres']:.2f} / {cpu['client']:.2f}", "",
+                     f"2 cores ÷ their sum = {capacity:.0f} uploads/s with nothing else running"))
         rows.append(("runlocalcloud RSS during ingest (max, summed)",
                      f"{result['rss_max']:.0f} MB", "",
                      "≤ 300 MB; counts the master's pages shared with workers once per process"))

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from localcloud import clock
 from localcloud.api.errors import CloudError, invalid_value, not_found
 from localcloud.models import Batch, Device, Product
+from localcloud.storage import media_delete_tree
 
 PRODUCT_ID_ALPHABET = string.ascii_uppercase + string.digits
 # A device counts as online when its last heartbeat is this recent (devices beat every ~30 s).
@@ -116,4 +117,13 @@ def device_set_enabled(*, device: Device, enabled: bool) -> None:
 
 
 def device_delete(*, device: Device) -> None:
+    """The device with its packages, index and media: rows first, files once that committed
+    (a crash in between leaves unindexed files, never an index row pointing at nothing)."""
+    folder = device_media_folder(device)
     device.delete()
+    transaction.on_commit(lambda: media_delete_tree(folder))
+
+
+def device_media_folder(device: Device) -> str:
+    """Where all of a device's media is stored (segments, thumbnails, MJPEG, AAC)."""
+    return f"d{device.pk}"

@@ -7,6 +7,7 @@ renamed into place (rename is atomic on POSIX), so a reader never sees half a fi
 is atomic by nature. Names are derived from content, so writing the same bytes twice is a no-op."""
 import contextlib
 import os
+import shutil
 import tempfile
 from functools import cache
 
@@ -52,6 +53,22 @@ def media_write(name: str, data: bytes) -> None:
 def media_delete(name: str) -> None:
     if name:
         media_storage().delete(name)
+
+
+def media_delete_tree(prefix: str) -> None:
+    """Delete everything stored under the folder `prefix` (a device's media)."""
+    storage = media_storage()
+    if isinstance(storage, FileSystemStorage):
+        shutil.rmtree(storage.path(prefix), ignore_errors=True)
+        return
+    # Object stores have no folders: list the keys under the prefix and delete each.
+    todo = [prefix.rstrip("/")]
+    while todo:
+        folder = todo.pop()
+        folders, files = storage.listdir(folder)
+        todo += [f"{folder}/{sub}" for sub in folders]
+        for name in files:
+            storage.delete(f"{folder}/{name}")
 
 
 def media_open(name: str):

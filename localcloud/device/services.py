@@ -13,6 +13,7 @@ from localcloud import clock, index, sql
 from localcloud.device import probe
 from localcloud.models import Device, Event, Segment
 from localcloud.packages import package_in_force
+from localcloud.products import device_media_folder
 from localcloud.storage import media_delete, media_write
 
 MAX_SEGMENT_SECONDS = 60
@@ -173,7 +174,7 @@ def _segment_insert_sql() -> str:
 
 def _media_name(device: Device, channel_id: int, start: int, suffix: str) -> str:
     day = index.day_of(start).isoformat()
-    return f"d{device.pk}/c{channel_id}/{day}/{suffix}"
+    return f"{device_media_folder(device)}/c{channel_id}/{day}/{suffix}"
 
 
 # --- segments -----------------------------------------------------------------------------

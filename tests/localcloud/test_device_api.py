@@ -1,6 +1,7 @@
 """The device API (docs/device-api.md) against a live runlocalcloud: authentication, state,
 segment, event and picture-stream uploads and every refusal a device can meet."""
 import time
+import uuid
 
 import pytest
 
@@ -358,3 +359,18 @@ def test_buying_later_lets_the_next_segment_in(sdk_client, localcloud, segment_1
     buy(sdk_client, camera, "yc1m7d")
     later = int(time.time())
     assert camera.segment(later, later + 10, segment_10s).status_code == 201
+
+
+def test_deleting_a_device_deletes_its_media(sdk_client, localcloud, segment_10s):
+    camera = provision(sdk_client, localcloud, package="yc1m7d")
+    start = int(time.time()) - 3607
+    event_id = f"gone{uuid.uuid4().hex[:8]}"
+    assert camera.segment(start, start + 10, segment_10s).status_code == 201
+    assert camera.open_event(event_id, start + 20).status_code == 201
+    assert camera.thumbnail(event_id, start + 20, media.jpeg()).status_code == 200
+    mine = [p for p in localcloud.media_root.rglob("*")
+            if p.name.startswith(f"{start}-{start + 10}-") or event_id in p.name]
+    assert len(mine) == 2, mine
+    sdk_call(sdk_client, "DeleteDevice", ProductId=camera.product_id,
+             DeviceName=camera.device_name)
+    assert not any(p.exists() for p in mine)
