@@ -110,6 +110,16 @@ def test_a_channel_on_a_camera_that_is_not_an_nvr_is_refused(sdk_client, recorde
     assert error.code == "InvalidParameterValue"
 
 
+def test_a_missing_device_is_reported_before_a_wrong_parameter(sdk_client, recorded):
+    camera, t = recorded
+    error = _sdk_error(sdk_client, "DescribeCloudStorageTime", ProductId=camera.product_id,
+                       DeviceName="ghost", Date="2026-13-40")
+    assert error.code == "ResourceNotFound"
+    error = _sdk_error(sdk_client, "DescribeCloudStorageTime", Date=_day(t), ChannelId=3,
+                       **_ids(camera))
+    assert error.code == "InvalidParameterValue"
+
+
 # --- events -------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def events_camera(sdk_client, localcloud):
@@ -166,6 +176,18 @@ def test_events_default_to_the_last_24_hours(sdk_client, events_camera):
     # EndTime 0 = now: the events that started by now, 10 by default.
     assert 1 <= len(answer["Events"]) <= 10
     assert all(e["StartTime"] <= time.time() for e in answer["Events"])
+
+
+def test_a_page_past_the_last_event_is_empty_and_still_counts(sdk_client, events_camera):
+    from localcloud.api.recordings import _cursor
+
+    camera, t = events_camera
+    answer = sdk_call(sdk_client, "DescribeCloudStorageEvents", Size=10, Context=_cursor(t, 0),
+                      StartTime=t, EndTime=t + 60, **_ids(camera))
+    assert (answer["Events"], answer["Listover"], answer["Total"]) == ([], True, 23)
+    answer = sdk_call(sdk_client, "DescribeCloudStorageEvents", StartTime=t, EndTime=t + 60,
+                      EventId="nothing", **_ids(camera))
+    assert (answer["Events"], answer["Total"]) == ([], 0)
 
 
 def test_oversized_pages_and_forged_cursors_are_refused(sdk_client, events_camera):
