@@ -12,8 +12,9 @@ bought (not to "now"), so even a repeated upload is the same media the cloud alr
 
 Two days of continuous footage are 17,280 ten-second segments per camera; the device API takes
 them one request each, which on a small machine is far more than the two minutes a seed may
-take. The seed therefore records the last `DEMO_FULLTIME_SECONDS` before the purchase and the
-same stretch a day earlier (the calendar shows two days at once), and `cameras()` — the
+take. The seed therefore records the last `DEMO_FULLTIME_SECONDS` (half an hour) before the
+purchase and the same stretch a day earlier (the calendar shows two days at once), and
+`cameras()` — the
 Procfile's `cameras` process — fills the rest of the two days in the background and then keeps
 the "online" devices live (heartbeats, fresh recordings)."""
 from __future__ import annotations
@@ -108,7 +109,10 @@ def footage_settings() -> dict:
     """How much footage, and how it is encoded. Small pictures at a low frame rate keep the seed
     fast; the clock in the picture still reads to the second."""
     return {
-        "fulltime_seconds": _knob("DEMO_FULLTIME_SECONDS", 300),  # per block, two blocks
+        # Per block, two blocks per camera. Half an hour uploads in about 10-15 s (120-190×
+        # real time at 320x180, 5 fps); an hour per block took the seed to 90 s on a busy
+        # 2-core machine, too close to its two minutes.
+        "fulltime_seconds": _knob("DEMO_FULLTIME_SECONDS", 1800),
         "fulltime_days": _knob("DEMO_FULLTIME_DAYS", 2),  # what cameras() fills in
         "event_seconds": _knob("DEMO_EVENT_SECONDS", 2 * 3600),
         "event_every": _knob("DEMO_EVENT_EVERY", 900),
