@@ -78,9 +78,11 @@ def window_spans(*, product_id: str, device_name: str, channel_id: int, start: i
     return rows[0][0], tuple((s, e) for _, s, e in rows if s is not None)
 
 
-def render_parts(*, device_id: int, channel_id: int, start: int, end: int) -> list[bytes] | None:
+def render_parts(*, device_id: int, channel_id: int, start: int, end: int,
+                 directory: str) -> list[bytes] | None:
     """The playlist's text cut before each segment URL's query string: the text is
-    `q.join(parts) + q + TAIL`. None when nothing was recorded in [start, end)."""
+    `q.join(parts) + q + TAIL`. None when nothing was recorded in [start, end). Segment URLs
+    are `<directory URL><pk>.ts`, the directory being the playlist's."""
     rows = sql.fetch_all(_segments_sql(), [device_id, channel_id, start - MAX_SEGMENT_SECONDS,
                                            end, start])
     if not rows:
@@ -92,6 +94,9 @@ def render_parts(*, device_id: int, channel_id: int, start: int, end: int) -> li
     parts = []
     append = parts.append
     extinf: dict[int, bytes] = {}  # a day's segments share a handful of durations
+    # Absolute: a player resolves relative URIs too, but other clients of a playlist take its
+    # lines as they are.
+    base = public_url(directory).encode()
     previous_end = None
     for pk, seg_start, seg_end, duration_ms in rows:
         line = extinf.get(duration_ms)
@@ -102,17 +107,19 @@ def render_parts(*, device_id: int, channel_id: int, start: int, end: int) -> li
         elif seg_start > previous_end + GAP_SLACK:
             line = (f"\n#EXT-X-DISCONTINUITY\n#EXT-X-PROGRAM-DATE-TIME:"
                     f"{_program_date_time(seg_start)}").encode() + line
-        # Relative to the playlist's own address: <pk>.ts in the same directory.
-        append(b"%b%d.ts?" % (line, pk))
+        append(b"%b%b%d.ts?" % (line, base, pk))
         previous_end = seg_end
     return parts
+
+
+def playlist_directory(product_id: str, device_name: str, channel_id: int) -> str:
+    return playlist_path(product_id, device_name, channel_id).rpartition("/")[0] + "/"
 
 
 def segment_query(*, product_id: str, device_name: str, channel_id: int, start: int, end: int,
                   expires: int) -> bytes:
     """The query string every segment URL of this playlist carries."""
-    directory = playlist_path(product_id, device_name, channel_id).rpartition("/")[0] + "/"
-    resource = segment_resource(directory)
+    resource = segment_resource(playlist_directory(product_id, device_name, channel_id))
     return Signer(expires).sign(resource, f"s={start}&e={end}")[len(resource) + 1:].encode()
 
 
@@ -168,7 +175,8 @@ def render(*, product_id: str, device_name: str, channel_id: int, start: int, en
     key = (device_id, channel_id, start, end)
     window, first = _windows.get(key, spans), False
     if window is None:
-        parts = render_parts(device_id=device_id, channel_id=channel_id, start=start, end=end)
+        parts = render_parts(device_id=device_id, channel_id=channel_id, start=start, end=end,
+                             directory=playlist_directory(product_id, device_name, channel_id))
         if parts is None:
             return None
         window, first = _Window(version=spans, parts=parts, born=time.monotonic()), True

@@ -10,7 +10,7 @@ urlpatterns = [
     path("media/v1/aac/<int:pk>.aac", views.aac, name="media-aac"),
     path("media/v1/<str:product_id>/<str:device_name>/<int:channel_id>/video.m3u8",
          views.playlist, name="media-playlist"),
-    # A playlist's segments, relative to it, under the playlist's window signature.
+    # A playlist's segments, beside it, under the playlist's window signature.
     path("media/v1/<str:product_id>/<str:device_name>/<int:channel_id>/<int:pk>.ts",
          views.window_segment, name="media-window-segment"),
 ]
