@@ -2,6 +2,7 @@
 
     python bench/fleet_bench.py [--database-url postgres://postgres@127.0.0.1:5432/portal]
         [--devices 100000] [--sync-devices 10000] [--port 8181] [--iterations 40]
+        [--keep] [--reuse]
 
 Seeds its own databases (<name>_fleet_bench for the portal, <name>_fleet_bench_cloud for the
 localcloud it starts; both dropped and re-created): one tenant with 100,000 devices in 10
@@ -264,18 +265,32 @@ def main():
     parser.add_argument("--port", type=int, default=8181)
     parser.add_argument("--iterations", type=int, default=40)
     parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
+    parser.add_argument("--reuse", action="store_true",
+                        help="measure the database a previous --keep run left, without seeding "
+                             "it again (new migrations are applied)")
     args = parser.parse_args()
     if not args.database_url.startswith("postgres"):
         sys.exit("The fleet benchmark runs on PostgreSQL (--database-url postgres://…).")
     base = urlsplit(args.database_url).path.lstrip("/") or "portal"
     url = with_db_name(args.database_url, f"{base}_fleet_bench")
-    recreate_database(url)
+    load_start = os.getloadavg()
+    if not args.reuse:
+        recreate_database(url)
     setup_django(url)
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
     start = time.perf_counter()
-    tenant, admin = seed(args.devices)
+    if args.reuse:
+        from django.contrib.auth import get_user_model
+
+        from portal.models import Tenant
+
+        tenant = Tenant.objects.get(slug="bench-fleet")
+        admin = get_user_model().objects.get(username="bench-admin")
+        args.devices = tenant.devices.count()
+    else:
+        tenant, admin = seed(args.devices)
     seed_s = time.perf_counter() - start
     results = web_benchmarks(tenant, admin, args.iterations)
     sync = sync_benchmark(tenant, url, args.port, args.sync_devices) if args.sync_devices else None
@@ -285,9 +300,13 @@ def main():
     if not args.keep:
         drop_database(url)
 
+    load_end = os.getloadavg()
     print(f"\nFleet benchmark — {machine()}")
-    print(f"PostgreSQL, {args.devices:,} devices in one tenant (seeded in {seed_s:.1f} s), "
-          f"{args.iterations} requests each\n")
+    seeded = "reused, not seeded" if args.reuse else f"seeded in {seed_s:.1f} s"
+    print(f"PostgreSQL, {args.devices:,} devices in one tenant ({seeded}), "
+          f"{args.iterations} requests each; load average (1/5/15 min) "
+          f"{' '.join(f'{x:.2f}' for x in load_start)} at the start, "
+          f"{' '.join(f'{x:.2f}' for x in load_end)} at the end\n")
     print(f"| {'measurement':<52} | {'p50 ms':>8} | {'p95 ms':>8} |")
     print(f"|{'-' * 54}|{'-' * 10}|{'-' * 10}|")
     for label, p50, p95 in results:

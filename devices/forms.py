@@ -56,22 +56,41 @@ class FilterSelect(forms.Select):
                            _html_attrs(widget["attrs"]), options)
 
 
+class _PythonInput:
+    """An <input> written in Python, with the markup of Django's input.html (see FilterSelect)."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        return format_html('<input type="{}" name="{}"{}{}>', widget["type"], widget["name"],
+                           format_html(' value="{}"', widget["value"])
+                           if widget["value"] is not None else "",
+                           _html_attrs(widget["attrs"]))
+
+
+class FilterInput(_PythonInput, forms.TextInput):
+    pass
+
+
+class FilterNumberInput(_PythonInput, forms.NumberInput):
+    pass
+
+
 class FleetFilterForm(forms.Form):
     """The fleet page's and the API's query string. Unknown values are errors (400), not
     silently ignored: a shared link that no longer means what it said must say so."""
 
     q = forms.CharField(label=_("Search"), required=False, max_length=100,
-                        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Name, nickname or tag")}))
+                        widget=FilterInput(attrs={"type": "search", "placeholder": _("Name, nickname or tag")}))
     product = forms.ChoiceField(label=_("Product"), required=False, widget=FilterSelect)
     online = forms.ChoiceField(label=_("Online"), choices=ONLINE_CHOICES, required=False,
                                widget=FilterSelect)
     package = forms.ChoiceField(label=_("Package"), choices=PACKAGE_CHOICES, required=False,
                                 widget=FilterSelect)
     days = forms.IntegerField(label=_("Expiring within (days)"), required=False, min_value=1,
-                              max_value=3650)
+                              max_value=3650, widget=FilterNumberInput)
     kind = forms.ChoiceField(label=_("Stream kind"), choices=KIND_CHOICES, required=False,
                              widget=FilterSelect)
-    tag = forms.CharField(label=_("Tag"), required=False, max_length=40)
+    tag = forms.CharField(label=_("Tag"), required=False, max_length=40, widget=FilterInput)
     owner = forms.ChoiceField(label=_("Owner"), required=False, widget=FilterSelect)
     removed = forms.ChoiceField(
         label=_("Removed upstream"), required=False, widget=FilterSelect,

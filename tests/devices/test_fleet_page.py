@@ -198,7 +198,12 @@ def test_viewer_rows_have_no_selection_and_no_owner(client_for, viewer_user, adm
 
 def test_filter_form_keeps_the_chosen_values(client_for, admin_user, fleet):
     body = client_for(admin_user).get(
-        f"{URL}?online=online&product={fleet['cams'].pk}&sort=-name&size=25").content.decode()
+        f"{URL}?online=online&product={fleet['cams'].pk}&sort=-name&size=25&q=%22%3Ci%3E"
+        "&package=expiring&days=9").content.decode()
+    assert ('<input type="search" name="q" value="&quot;&lt;i&gt;" placeholder="Name, nickname or '
+            'tag" maxlength="100" id="id_q">') in body
+    assert '<input type="number" name="days" value="9" min="1" max="3650" id="id_days">' in body
+    assert '<label for="id_days">Expiring within (days):</label>' in body
     assert '<option value="online" selected>' in body
     assert f'<option value="{fleet["cams"].pk}" selected>Cams</option>' in body
     assert f'<option value="{fleet["locks"].pk}">Locks</option>' in body
