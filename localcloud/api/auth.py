@@ -4,11 +4,11 @@ import hmac
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from django.conf import settings
 
-from localcloud import clock
+from localcloud import clock, sql
 from localcloud.api.errors import CloudError
 from localcloud.models import ApiKey
 
@@ -60,11 +60,19 @@ def canonical_request(req: SignedRequest, signed_headers: list[str]) -> str:
                       ";".join(signed_headers), payload_hash])
 
 
+@cache
+def _stored_key_sql() -> str:
+    # Hand-written (localcloud.sql): every call signed with a stored key runs it. Not cached
+    # across requests: a revoked key must stop working at once.
+    return (f"SELECT secret_key FROM {sql.table(ApiKey)} "  # noqa: S608 (names)
+            "WHERE secret_id = %s AND revoked_at IS NULL")
+
+
 def secret_key_for(secret_id: str) -> str | None:
     if secret_id == settings.LOCALCLOUD_SECRET_ID:
         return settings.LOCALCLOUD_SECRET_KEY
-    key = ApiKey.objects.filter(secret_id=secret_id, revoked_at__isnull=True).first()
-    return key.secret_key if key else None
+    row = sql.fetch_one(_stored_key_sql(), [secret_id])
+    return row[0] if row else None
 
 
 def verify(req: SignedRequest) -> str:
