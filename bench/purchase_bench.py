@@ -6,15 +6,17 @@ Seeds its own data in a temporary directory (SQLite portal database, kombu files
 localcloud with its own SQLite database) and cleans up. Prints a table; never fails a build.
 
     python bench/purchase_bench.py [--devices 1000] [--workers 2] [--concurrency 4]
-                                   [--rate 50] [--port 8201]
+                                   [--rate R] [--chunk N] [--port 8201]
                                    [--postgres postgres://USER@HOST:5432] [--redis redis://HOST:6379]
+                                   [--db-prefix purchase_bench] [--redis-dbs 13,14]
 
-With --postgres the portal and localcloud get fresh databases `purchase_bench_portal` and
-`purchase_bench_cloud` on that server (dropped at the end); with --redis the broker and the
-cache (so the rate limit is shared by every worker process) are Redis databases 13 and 14.
+With --postgres the portal and localcloud get fresh databases `<prefix>_portal` and
+`<prefix>_cloud` on that server (dropped at the end); with --redis the broker and the cache (so
+the rate limit is shared by every worker process) are the two Redis databases of --redis-dbs.
 
---rate is the tenant's per-action request limit (IOTVIDEO_RATE_PER_SECOND) the client keeps to;
-Tencent allows 20 requests/s per action, localcloud has no limit of its own.
+The client keeps to the project's own per-action limit (Tencent's documented 20 requests/s);
+--rate overrides it (IOTVIDEO_RATE_PER_SECOND) to see what the rest of the pipeline could do.
+localcloud has no limit of its own. --chunk is PACKAGES_SUBMIT_CHUNK (orders per task).
 """
 import argparse
 import contextlib
@@ -44,8 +46,8 @@ def _env(workdir: Path, args, **extra) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "bench_settings",
         "VAR_DIR": str(workdir / "var"),
         "DATABASE_URL": _database_url(args, workdir, "portal"),
-        "CELERY_BROKER_URL": f"{args.redis}/13" if args.redis else "filesystem://",
-        "REDIS_URL": f"{args.redis}/14" if args.redis else "",
+        "CELERY_BROKER_URL": f"{args.redis}/{args.redis_dbs[0]}" if args.redis else "filesystem://",
+        "REDIS_URL": f"{args.redis}/{args.redis_dbs[1]}" if args.redis else "",
         "SECRET_KEY": "purchase-bench-" + os.urandom(8).hex(),
         "FERNET_KEYS": "DnlwqjAFSzJTmSNUb8mhdVy_NP0wmuXobdAdS6FXg7k=",
         "LOCALCLOUD_SECRET_ID": SECRET_ID,
@@ -59,7 +61,7 @@ def _env(workdir: Path, args, **extra) -> dict[str, str]:
 
 def _database_url(args, workdir: Path, name: str) -> str:
     if args.postgres:
-        return f"{args.postgres}/purchase_bench_{name}"
+        return f"{args.postgres}/{args.db_prefix}_{name}"
     return f"sqlite:///{workdir / (name + '.sqlite3')}"
 
 
@@ -68,9 +70,9 @@ def _postgres_recreate(args, *, drop_only: bool = False) -> None:
 
     with psycopg.connect(f"{args.postgres}/postgres", autocommit=True) as db:
         for name in ("portal", "cloud"):
-            db.execute(f"DROP DATABASE IF EXISTS purchase_bench_{name} WITH (FORCE)")
+            db.execute(f"DROP DATABASE IF EXISTS {args.db_prefix}_{name} WITH (FORCE)")
             if not drop_only:
-                db.execute(f"CREATE DATABASE purchase_bench_{name}")
+                db.execute(f"CREATE DATABASE {args.db_prefix}_{name}")
 
 
 def _redis_flush(args) -> None:
@@ -79,18 +81,18 @@ def _redis_flush(args) -> None:
     if args.redis:
         import redis
 
-        for number in (13, 14):
+        for number in args.redis_dbs:
             redis.Redis.from_url(f"{args.redis}/{number}").flushdb()
 
 
-def _settings_module(workdir: Path, rate: float) -> None:
-    # The tenant's request limit is a setting of the cloud client; the bench sets it here
-    # rather than in the project's settings.
-    (workdir / "bench_settings.py").write_text(
-        "from portal.settings import *  # noqa\n"
-        f"IOTVIDEO_RATE_PER_SECOND = {rate}\n"
-        f"IOTVIDEO_RATE_BURST = {rate}\n"
-    )
+def _settings_module(workdir: Path, args) -> None:
+    # Only what the command line overrides; everything else is the project's settings.
+    lines = ["from portal.settings import *  # noqa"]
+    if args.rate:
+        lines.append(f"IOTVIDEO_RATE_PER_SECOND = {args.rate}")
+    if args.chunk:
+        lines.append(f"PACKAGES_SUBMIT_CHUNK = {args.chunk}")
+    (workdir / "bench_settings.py").write_text("\n".join(lines) + "\n")
 
 
 def _manage(env, *args):
@@ -122,6 +124,22 @@ def _stop(process) -> None:
             process.wait()
 
 
+def _group_cpu(pgids) -> float:
+    """CPU seconds (user + system) used so far by every process in these process groups
+    (a worker and its pool children, localcloud and its workers); 0 without /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # After the command: state, ppid, pgrp, ..., utime (12th), stime (13th).
+        if int(fields[2]) in pgids:
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 def _pct(values, q):
     values = sorted(values)
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))] if values else 0.0
@@ -132,17 +150,25 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2, help="celery worker processes")
     parser.add_argument("--concurrency", type=int, default=4, help="pool size of each worker")
-    parser.add_argument("--rate", type=float, default=50.0)
+    parser.add_argument("--rate", type=float, default=0,
+                        help="per-action limit of the client (default: the project's, 20/s)")
+    parser.add_argument("--chunk", type=int, default=0,
+                        help="orders per submission task (default: the project's)")
     parser.add_argument("--port", type=int, default=8201)
     parser.add_argument("--cloud-workers", type=int, default=2, help="localcloud processes")
     parser.add_argument("--postgres", default="", help="PostgreSQL server URL, no database")
     parser.add_argument("--redis", default="", help="Redis server URL, no database number")
+    parser.add_argument("--db-prefix", default="purchase_bench",
+                        help="with --postgres: databases <prefix>_portal and <prefix>_cloud")
+    parser.add_argument("--redis-dbs", default="13,14",
+                        help="with --redis: the broker's and the cache's database numbers")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args()
     args.postgres, args.redis = args.postgres.rstrip("/"), args.redis.rstrip("/")
+    args.redis_dbs = [int(n) for n in args.redis_dbs.split(",")][:2]
 
     workdir = Path(tempfile.mkdtemp(prefix="purchase-bench-"))
-    _settings_module(workdir, args.rate)
+    _settings_module(workdir, args)
     if args.postgres:
         _postgres_recreate(args)
     _redis_flush(args)
@@ -227,6 +253,9 @@ def _run(args, workdir, env, processes, cloud_db):
     time.sleep(3)  # let the workers connect before the clock starts
 
     load = " ".join(f"{value:.1f}" for value in os.getloadavg())
+    worker_pgids = {p.pid for p in processes[1:]}
+    cloud_pgids = {processes[0].pid}
+    cpu_before = (_group_cpu(worker_pgids), _group_cpu(cloud_pgids), time.process_time())
     started = time.monotonic()
     purchase, _ = services.purchase_direct(tenant=tenant, user=user, package_id="ye1m7d",
                                            start_mode="end", device_ids=device_ids,
@@ -240,6 +269,8 @@ def _run(args, workdir, env, processes, cloud_db):
             break
         time.sleep(0.2)
     finished = time.monotonic()
+    cpu = (_group_cpu(worker_pgids) - cpu_before[0], _group_cpu(cloud_pgids) - cpu_before[1],
+           time.process_time() - cpu_before[2])
 
     orders = list(Order.objects.filter(purchase=purchase).values("state", "created_at", "updated_at"))
     latencies = [(o["updated_at"] - o["created_at"]).total_seconds() for o in orders
@@ -259,13 +290,19 @@ def _run(args, workdir, env, processes, cloud_db):
 
         with psycopg.connect(cloud_db) as db:
             packages, distinct_orders, devices_with = db.execute(query).fetchone()
+    from devices.packages.services import chunk_size
+    from portal.iotvideo.ratelimit import limit_for
+
+    limit = limit_for("CreateCloudStorage", tenant.slug)
     return {
+        "limit": f"{limit.rate:g}/s, burst {limit.burst:g}", "chunk": chunk_size(),
         "orders": len(orders), "states": states, "load": load, "confirm_s": confirmed - started,
         "wall_s": finished - started, "p50": _pct(latencies, 0.5), "p95": _pct(latencies, 0.95),
         "max": max(latencies, default=0.0), "mean": statistics.mean(latencies) if latencies else 0.0,
         "cloud_packages": packages, "cloud_orders": distinct_orders,
         "cloud_devices": devices_with,
         "duplicates": packages - distinct_orders + (packages - devices_with),
+        "cpu": cpu, "load_after": " ".join(f"{value:.1f}" for value in os.getloadavg()),
     }
 
 
@@ -274,7 +311,8 @@ def _print(args, r) -> None:
     rows = [
         ("devices", args.devices),
         ("worker processes × pool", f"{args.workers} × {args.concurrency} (prefork)"),
-        ("client rate limit / action", f"{args.rate:g}/s"),
+        ("client rate limit / action", r["limit"]),
+        ("orders per submission task", r["chunk"]),
         ("localcloud processes", args.cloud_workers),
         ("load average before", r["load"]),
         ("database / broker", f"{'PostgreSQL' if args.postgres else 'SQLite'} / "
@@ -283,6 +321,9 @@ def _print(args, r) -> None:
         ("confirm → every order done", f"{r['wall_s']:.2f} s"),
         ("throughput", f"{r['orders'] / r['wall_s']:.1f} orders/s" if r["wall_s"] else "-"),
         ("order latency p50 / p95 / max", f"{r['p50']:.2f} / {r['p95']:.2f} / {r['max']:.2f} s"),
+        ("CPU s: workers / localcloud / confirm",
+         " / ".join(f"{v:.1f}" for v in r["cpu"]) + f" ({1000 * sum(r['cpu']) / max(1, r['orders']):.0f} ms per order)"),
+        ("load average after", r["load_after"]),
         ("order states", ", ".join(f"{k} {v}" for k, v in sorted(r["states"].items()))),
         ("packages in the cloud", f"{r['cloud_packages']} for {r['cloud_devices']} devices, "
                                   f"{r['cloud_orders']} distinct OrderIds"),

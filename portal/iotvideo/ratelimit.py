@@ -44,11 +44,13 @@ local key = KEYS[1]
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local reserve = tonumber(ARGV[3])
+local queue = tonumber(ARGV[4])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local state = redis.call('HMGET', key, 'tokens', 'ts')
+local state = redis.call('HMGET', key, 'tokens', 'ts', 'turn')
 local tokens = tonumber(state[1])
 local ts = tonumber(state[2])
+local turn = tonumber(state[3]) or 0
 if tokens == nil or ts == nil then
   tokens = burst
   ts = now
@@ -59,9 +61,17 @@ if tokens - 1 >= reserve then
   tokens = tokens - 1
 else
   wait = (reserve + 1 - tokens) / rate
+  if queue == 1 then
+    -- Each refused caller is told a later moment than the one before it, one refill apart,
+    -- so waiting callers come back one at a time instead of all at every refill. A turn is
+    -- only advice: the token still goes to whoever asks when there is one.
+    local at = math.max(turn, now + wait)
+    turn = at + 1 / rate
+    wait = at - now
+  end
 end
-redis.call('HSET', key, 'tokens', tostring(tokens), 'ts', tostring(now))
-redis.call('EXPIRE', key, math.ceil(burst / rate) + 10)
+redis.call('HSET', key, 'tokens', tostring(tokens), 'ts', tostring(now), 'turn', tostring(turn))
+redis.call('EXPIRE', key, math.ceil(burst / rate + math.max(0, turn - now)) + 10)
 return tostring(wait)
 """
 
@@ -114,13 +124,18 @@ class TokenBucket:
     def uses_redis(self) -> bool:
         return self._redis is not None
 
-    def take(self, key: str, limit: Limit, priority: str = INTERACTIVE) -> float:
+    def take(self, key: str, limit: Limit, priority: str = INTERACTIVE, *,
+             queue: bool = False) -> float:
+        """queue=True: when refused, be told a turn behind the callers already waiting
+        (Redis only). Only background callers queue: a page needs fewer tokens than they do
+        and wins the next refill anyway."""
         reserve = limit.reserve_for(priority)
         if self._redis is not None:
             if self._script is None:
                 self._script = self._redis.register_script(_LUA)
             full_key = self.cache.make_and_validate_key(f"iotv:bucket:{key}")
-            return float(self._script(keys=[full_key], args=[limit.rate, limit.burst, reserve]))
+            return float(self._script(keys=[full_key],
+                                      args=[limit.rate, limit.burst, reserve, int(queue)]))
         return self._take_windowed(key, limit, reserve)
 
     def _take_windowed(self, key: str, limit: Limit, reserve: float) -> float:
@@ -174,13 +189,19 @@ def acquire(*, tenant_id: int, action: str, priority: str, max_wait: float,
     key = f"{tenant_id}:{action}"
     waited = 0.0
     b = bucket()
+    # A background caller takes a turn once; when it comes back at its turn and still finds no
+    # token (a page took it), it asks again without queueing behind everybody once more.
+    queue = priority == BACKGROUND
     while True:
-        wait = b.take(key, limit, priority)
+        wait = b.take(key, limit, priority, queue=queue)
         if wait <= 0:
             return waited
         if waited + wait > max_wait:
             raise RateLimited(waited)
-        # A little jitter so processes that were refused together do not retry in lockstep.
-        pause = wait + random.uniform(0, min(0.05, wait))
+        queue = False
+        # A little jitter so processes that were refused together do not retry in lockstep
+        # (queued callers were already told turns one refill apart); a millisecond more so a
+        # caller back exactly at its turn does not find the token a hair short of whole.
+        pause = wait + 0.001 + random.uniform(0, min(0.05, wait, 0.5 / limit.rate))
         sleep(pause)
         waited += pause
