@@ -72,8 +72,57 @@ def media_delete_tree(prefix: str) -> None:
 
 
 def media_open(name: str):
-    return media_storage().open(name, "rb")
+    """A binary file-like object of the stored media (seek, then read in chunks)."""
+    storage = media_storage()
+    if not isinstance(storage, FileSystemStorage):
+        from storages.backends.s3 import S3Storage  # imports boto3: only when configured
+
+        if isinstance(storage, S3Storage):
+            return _ObjectReader(storage, name)
+    return storage.open(name, "rb")
 
 
 def media_size(name: str) -> int:
     return media_storage().size(name)
+
+
+class _ObjectReader:
+    """An S3 object read from where it was seeked to: one ranged GET streamed in the reader's
+    chunks. django-storages' S3File downloads the whole object into memory before its first
+    byte, again for every Range request a player makes."""
+
+    def __init__(self, storage, name: str):
+        # django-storages' own name -> key mapping (the storage's location prefix).
+        self.key = storage._normalize_name(name)
+        self.storage, self.position, self.body = storage, 0, None
+
+    def seek(self, position: int) -> None:
+        self.close()
+        self.position = position
+
+    def read(self, size: int) -> bytes:
+        if self.body is None:
+            from botocore.exceptions import ClientError
+
+            try:
+                answer = self.storage.connection.meta.client.get_object(
+                    Bucket=self.storage.bucket_name, Key=self.key, Range=f"bytes={self.position}-")
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] in ("NoSuchKey", "404"):
+                    raise FileNotFoundError(self.key) from exc
+                raise
+            self.body = answer["Body"]
+        data = self.body.read(size)
+        self.position += len(data)
+        return data
+
+    def close(self) -> None:
+        if self.body is not None:
+            self.body.close()
+            self.body = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()

@@ -174,6 +174,15 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 _media_backend = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 if env_str("AWS_STORAGE_BUCKET_NAME"):
     _media_backend = {"BACKEND": "storages.backends.s3.S3Storage"}
+    # django-storages reads these from settings, not from the environment (it finds only the
+    # keys there: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN). Empty means
+    # boto3's default. An S3-compatible server reached by IP address or a plain host name (MinIO,
+    # a test's moto) needs AWS_S3_ENDPOINT_URL and AWS_S3_ADDRESSING_STYLE=path.
+    AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")
+    AWS_S3_ENDPOINT_URL = env_str("AWS_S3_ENDPOINT_URL") or None
+    AWS_S3_REGION_NAME = env_str("AWS_S3_REGION_NAME") or None
+    AWS_S3_ADDRESSING_STYLE = env_str("AWS_S3_ADDRESSING_STYLE") or None  # "path" / "virtual"
+    AWS_S3_SIGNATURE_VERSION = env_str("AWS_S3_SIGNATURE_VERSION") or None
 STORAGES = {
     "default": _media_backend,
     "staticfiles": {
