@@ -151,6 +151,19 @@ def test_thumbnail_and_picture_stream_are_served_from_the_bucket(cloud, recorded
     assert requests.get(stream["AudioStream"], timeout=10).content == recorded["aac"]
 
 
+def test_an_object_gone_from_the_bucket_is_answered_404(s3, cloud):
+    s3_client, _ = s3
+    server, client = cloud
+    before = set(_keys(s3_client))
+    camera, t, *_ = _record(client, server, color=2)
+    thumbnail_key = next(k for k in set(_keys(s3_client)) - before if k.endswith(".jpg"))
+    s3_client.delete_object(Bucket=BUCKET, Key=thumbnail_key)
+    url = sdk_call(client, "DescribeCloudStorageThumbnail", Thumbnail=f"motion-{t}-0.jpg",
+                   **_ids(camera))["ThumbnailURL"]
+    answer = requests.get(url, timeout=10)
+    assert (answer.status_code, answer.json()["error"]["code"]) == (404, "not_found")
+
+
 def test_delete_device_removes_its_objects_and_only_its_objects(s3, cloud, recorded):
     s3_client, _ = s3
     server, client = cloud
