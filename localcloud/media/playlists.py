@@ -37,12 +37,6 @@ def video_url(device: Device, channel_id: int) -> str:
     return public_url(playlist_path(device.product.product_id, device.device_name, channel_id))
 
 
-def segment_path(pk: int) -> str:
-    """The per-URL signed form of a segment's address (playlists handed out before the window
-    signature; still served)."""
-    return f"/media/v1/seg/{pk}.ts"
-
-
 def _program_date_time(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 

@@ -26,9 +26,9 @@ _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 class _PlaylistCache:
     """The last few playlists served, gzipped, per signed URL. A player, a page reload and a
-    second viewer ask for the same signed URL; rendering 8,640 signed segment URLs again each
-    time would cost far more than keeping ~400 KB. A short life bounds how stale a range that
-    is still being recorded can be; the signature (and so the expiry) is part of the key."""
+    second viewer ask for the same signed URL; this answers them without even the window's
+    version query (playlists.render). A short life bounds how stale a range that is still
+    being recorded can be; the signature (and so the expiry) is part of the key."""
 
     def __init__(self, size: int = 16, ttl: float = 10.0):
         self.size, self.ttl = size, ttl
