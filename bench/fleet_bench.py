@@ -296,6 +296,9 @@ def main():
     sync = sync_benchmark(tenant, url, args.port, args.sync_devices) if args.sync_devices else None
     from django.db import connections
 
+    from portal.iotvideo import observe
+
+    observe.flush()  # the cloud-call counters now, not at exit into a dropped database
     connections.close_all()
     if not args.keep:
         drop_database(url)
