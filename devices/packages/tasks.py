@@ -62,8 +62,9 @@ def _submit_alone_later(order_pk: int, exc: errors.CloudError) -> None:
     reject_on_worker_lost=True,
 )
 def orders_submit(order_pks: list[int]) -> dict[str, int]:
-    """Submits a chunk of orders of one purchase in one task (see services.orders_submit_many);
-    an order the cloud cannot take now goes on alone as order_submit, with its retries."""
+    """Submits a chunk of orders in one task (see services.orders_submit_many): part of a
+    purchase, or stale orders queued again; an order the cloud cannot take now goes on alone
+    as order_submit, with its retries."""
     return services.orders_submit_many(order_pks=order_pks, on_retryable=_submit_alone_later)
 
 
