@@ -5,6 +5,7 @@ import secrets
 from django.db import IntegrityError
 from django.urls import path
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -23,7 +24,8 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 class StaffOnly(TenantMember):
-    message = _("Only staff and admins can see and buy packages.")
+    # Lazy: a class attribute is read once at import, before any request picks a language.
+    message = gettext_lazy("Only staff and admins can see and buy packages.")
 
     def has_permission(self, request, view):
         return super().has_permission(request, view) and \
