@@ -91,7 +91,7 @@ def server_env(database_url: str, media_root: Path, port: int) -> dict:
         # Production mode (DEBUG off: no per-query logging), with throw-away secrets.
         SECRET_KEY=os.environ.get("SECRET_KEY", secrets.token_urlsafe(40)), DEBUG="0",
         FERNET_KEYS=os.environ.get("FERNET_KEYS", _fernet_key()),
-        LOCALCLOUD_ACCESS_LOG=os.devnull,
+        LOCALCLOUD_ACCESS_LOG="off",  # an ingest server logs no line per upload
     )
 
 

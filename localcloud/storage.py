@@ -7,8 +7,8 @@ renamed into place (rename is atomic on POSIX), so a reader never sees half a fi
 is atomic by nature. Names are derived from content, so writing the same bytes twice is a no-op."""
 import contextlib
 import os
+import secrets
 import shutil
-import tempfile
 from functools import cache
 
 from django.conf import settings
@@ -34,12 +34,23 @@ def media_write(name: str, data: bytes) -> None:
     if isinstance(storage, FileSystemStorage):
         path = storage.path(name)
         directory = os.path.dirname(path)
-        os.makedirs(directory, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".partial-")
+        # A unique temporary name beside the target (an upload per request: plain os calls,
+        # and the directory made only when the first file of a day finds it missing).
+        tmp = os.path.join(directory, f".partial-{secrets.token_hex(8)}")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
         try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-            os.chmod(tmp, 0o644)
+            fd = os.open(tmp, flags, 0o644)
+        except FileNotFoundError:
+            os.makedirs(directory, exist_ok=True)
+            fd = os.open(tmp, flags, 0o644)
+        try:
+            try:
+                os.fchmod(fd, 0o644)  # whatever the umask: the server reads it back
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+            finally:
+                os.close(fd)
             os.replace(tmp, path)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
