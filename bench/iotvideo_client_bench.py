@@ -24,17 +24,7 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(BASE_DIR))
 
-from bench.stats import machine, percentile  # noqa: E402
-
-
-def timed(fn, n: int) -> list[float]:
-    fn()  # warm-up: connections, the server's first import of a view
-    out = []
-    for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t) * 1000)
-    return out
+from bench.stats import machine, percentile, timed  # noqa: E402
 
 
 def start_server(env: dict, port: int, log_path: Path) -> subprocess.Popen:

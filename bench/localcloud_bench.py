@@ -33,7 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 BASE_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(BASE_DIR))
 
-from bench.stats import machine, percentile  # noqa: E402
+from bench.stats import machine, percentile, timed  # noqa: E402
 
 DAY = 86400
 SEGMENT_SECONDS = 10
@@ -44,16 +44,6 @@ EVENT_DEVICES = 100
 BIG_DEVICE_EVENTS = 100_010
 INGEST_DEVICES = 32
 INGEST_BYTES = 256 * 1024
-
-
-def timed(fn, n: int) -> list[float]:
-    fn()  # warm-up: connections, caches, the server's first import of a view
-    out = []
-    for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t) * 1000)
-    return out
 
 
 # --- database -------------------------------------------------------------------------------

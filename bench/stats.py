@@ -1,7 +1,21 @@
-"""What every benchmark prints: percentiles and a one-line description of the machine."""
+"""What every benchmark needs: timing a call, percentiles and a one-line description of the
+machine."""
 import os
 import platform
+import time
 from pathlib import Path
+
+
+def timed(fn, n: int) -> list[float]:
+    """Milliseconds of `n` calls of `fn`, after one warm-up call (connections, caches, the
+    server's first import of a view)."""
+    fn()
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t) * 1000)
+    return out
 
 
 def percentile(values: list[float], p: float) -> float:
