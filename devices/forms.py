@@ -5,7 +5,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from devices.models import Product, StreamKind
-from devices.selectors import SORTS
+from devices.selectors import SORTS, member_list
 from portal.models import Role
 
 ONLINE_CHOICES = [("", _("Any")), ("online", _("Online")), ("offline", _("Offline"))]
@@ -111,7 +111,9 @@ class FleetFilterForm(forms.Form):
         self.fields["product"].choices = lambda: [
             ("", _("Any")), *((str(p.pk), p.name) for p in products)]
         if show_owner:
-            members = members if members is not None else []
+            # Like products: the tenant's own members unless the caller read them already
+            # (the purchase flow's "all matching the filter" passes neither).
+            members = members if members is not None else member_list(tenant=tenant)
             self.fields["owner"].choices = lambda: [
                 ("", _("Anyone")), ("none", _("No owner")),
                 *((str(m.user_id), m.user.email or m.user.get_username()) for m in members)]

@@ -106,3 +106,15 @@ def test_review_says_how_the_current_package_is_affected(setup, django_capture_o
     assert "Replaces Full-time recording, 1 month, 7 days kept" in client.get(review_url).content.decode()
     review_url, _token = _choose(client, [device], start_mode="front")
     assert "pauses and resumes after this one" in client.get(review_url).content.decode()
+
+
+def test_all_devices_matching_an_owner_filter_can_be_bought_for(setup, tenant, viewer_user):
+    client, devices = setup
+    from devices.models import Device
+
+    Device.objects.filter(pk=devices[0].pk).update(owner=viewer_user)
+    page = client.get(reverse("devices:purchase_new"), {"filter": f"owner={viewer_user.pk}"})
+    assert page.status_code == 200, page.content.decode()[:1000]
+    text = page.content.decode()
+    assert devices[0].name in text
+    assert devices[1].name not in text and devices[2].name not in text
