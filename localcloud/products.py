@@ -3,10 +3,11 @@ the online state derived from the device's last heartbeat."""
 import base64
 import secrets
 import string
+from functools import cache
 
 from django.db import IntegrityError, transaction
 
-from localcloud import clock
+from localcloud import clock, sql
 from localcloud.api.errors import CloudError, invalid_value, not_found
 from localcloud.models import Batch, Device, Product
 from localcloud.storage import media_delete_tree
@@ -49,6 +50,31 @@ def product_get(*, product_id: str) -> Product:
     if product is None:
         raise not_found(f"Product `{product_id}`")
     return product
+
+
+# The product columns the device API and the recording reads use; any other loads when used.
+_PRODUCT_FIELDS = ["id", "product_id", "product_name", "device_type", "category_id"]
+
+
+@cache
+def _device_find_sql() -> str:
+    return (f"SELECT {sql.columns(Device, alias='d')}, "  # noqa: S608 (names)
+            f"{sql.columns(Product, _PRODUCT_FIELDS, alias='p')} "
+            f"FROM {sql.table(Device)} d JOIN {sql.table(Product)} p ON p.id = d.product_id "
+            "WHERE p.product_id = %s AND d.device_name = %s")
+
+
+def device_find(*, product_id: str, device_name: str) -> Device | None:
+    """The device with its product, or None. Every device request and recording read starts
+    here, so it is one hand-written query (see localcloud.sql)."""
+    row = sql.fetch_one(_device_find_sql(), [product_id, device_name])
+    if row is None:
+        return None
+    names = sql.field_names(Device)
+    device = sql.instance(Device, names, row[:len(names)])
+    device.product = sql.instance(Product, sql.field_names(Product, _PRODUCT_FIELDS),
+                                  row[len(names):])
+    return device
 
 
 def device_get(*, product_id: str, device_name: str) -> Device:

@@ -14,6 +14,7 @@ from localcloud.api.errors import CloudError, invalid_value, not_found, unsuppor
 from localcloud.api.registry import Params, action
 from localcloud.media import playlists
 from localcloud.models import Device, Event, Product, RecordingDay, Segment, Span
+from localcloud.products import device_find
 from localcloud.signing import Signer, public_url, signed_append
 from localcloud.storage import media_delete
 
@@ -30,32 +31,16 @@ _PLAYLIST_RE = re.compile(
 
 # Hand-written SQL for the reads every playback page makes (as the ingest path does, see
 # localcloud.sql): building an ORM query costs more CPU than the query's round trip.
-_PRODUCT_FIELDS = ["id", "product_id", "product_name", "device_type", "category_id"]
-
-
 def _q(name: str) -> str:
     return connection.ops.quote_name(name)
-
-
-@cache
-def _device_sql() -> str:
-    return (f"SELECT {sql.columns(Device, alias='d')}, "  # noqa: S608 (names)
-            f"{sql.columns(Product, _PRODUCT_FIELDS, alias='p')} "
-            f"FROM {sql.table(Device)} d JOIN {sql.table(Product)} p ON p.id = d.product_id "
-            f"WHERE p.{_q('product_id')} = %s AND d.{_q('device_name')} = %s")
 
 
 def _device(p: Params) -> Device:
     product_id = p.str("ProductId", max_length=64)
     device_name = p.str("DeviceName", max_length=64)
-    row = sql.fetch_one(_device_sql(), [product_id, device_name])
-    if row is None:
+    device = device_find(product_id=product_id, device_name=device_name)
+    if device is None:
         raise not_found(f"The device {product_id}/{device_name}")
-    names = sql.field_names(Device)
-    device = sql.instance(Device, names, row[:len(names)])
-    # Only the product's columns these actions read; any other loads when first used.
-    device.product = sql.instance(Product, sql.field_names(Product, _PRODUCT_FIELDS),
-                                  row[len(names):])
     return device
 
 

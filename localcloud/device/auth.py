@@ -10,7 +10,8 @@ from django.db import IntegrityError, connection, transaction
 
 from localcloud import clock, sql
 from localcloud.device.services import DeviceApiError
-from localcloud.models import Device, DeviceNonce, Product
+from localcloud.models import Device, DeviceNonce
+from localcloud.products import device_find
 
 MAX_SKEW_SECONDS = 300
 NONCE_RE = re.compile(r"^[A-Za-z0-9_\-]{8,64}$")
@@ -39,7 +40,7 @@ def authenticate(*, method: str, path: str, query: str, headers, body_sha256: st
         raise _unauthorized("bad_signature",
                             "The request must carry X-Device-Product, X-Device-Name, "
                             "X-Device-Timestamp, X-Device-Nonce and X-Device-Signature.")
-    device = _device(product_id, device_name)
+    device = device_find(product_id=product_id, device_name=device_name)
     if device is None:
         raise _unauthorized("unknown_device", f"Device {product_id}/{device_name} does not exist.")
     now = clock.now()
@@ -73,30 +74,7 @@ def authenticate(*, method: str, path: str, query: str, headers, body_sha256: st
     return device
 
 
-# Every device request runs these two statements: hand-written SQL (see localcloud.sql).
-_DEVICE_FIELDS = ["id", "product_id", "device_name", "psk", "enable_state"]
-_PRODUCT_FIELDS = ["id", "product_id", "product_name", "device_type", "category_id"]
-
-
-@cache
-def _device_sql() -> str:
-    return (f"SELECT {sql.columns(Device, _DEVICE_FIELDS, alias='d')}, "  # noqa: S608 (names)
-            f"{sql.columns(Product, _PRODUCT_FIELDS, alias='p')} "
-            f"FROM {sql.table(Device)} d JOIN {sql.table(Product)} p ON p.id = d.product_id "
-            "WHERE p.product_id = %s AND d.device_name = %s")
-
-
-def _device(product_id: str, device_name: str) -> Device | None:
-    row = sql.fetch_one(_device_sql(), [product_id, device_name])
-    if row is None:
-        return None
-    split = len(_DEVICE_FIELDS)
-    device = sql.instance(Device, sql.field_names(Device, _DEVICE_FIELDS), row[:split])
-    device.product = sql.instance(Product, sql.field_names(Product, _PRODUCT_FIELDS),
-                                  row[split:])
-    return device
-
-
+# Every device request records its nonce: hand-written SQL (see localcloud.sql).
 @cache
 def _nonce_sql() -> str:
     return (f"INSERT INTO {sql.table(DeviceNonce)} (device_id, nonce, seen_at) "  # noqa: S608
