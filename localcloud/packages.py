@@ -85,17 +85,27 @@ def _live(device: Device, channel_id: int, at: int):
                                   expire_time__gt=at)
 
 
-@cache
-def _in_force_sql() -> str:
-    return (f"SELECT {sql.columns(Package)} FROM {sql.table(Package)} "  # noqa: S608 (names)
-            "WHERE device_id = %s AND channel_id = %s AND cancelled = %s "
+def in_force_sql(columns: str, *, device: str = "%s") -> str:
+    """SELECT `columns` of the package in force: the latest started one that is neither
+    cancelled nor expired. Parameters: the device id (unless `device` names a column of an outer
+    query), then in_force_params(). Hand-written SQL (localcloud.sql): every upload asks it."""
+    return (f"SELECT {columns} FROM {sql.table(Package)} "  # noqa: S608 (names)
+            f"WHERE device_id = {device} AND channel_id = %s AND cancelled = %s "
             "AND start_time <= %s AND expire_time > %s ORDER BY start_time DESC, id DESC LIMIT 1")
 
 
+def in_force_params(channel_id: int, at: int) -> list:
+    return [channel_id, False, at, at]
+
+
+@cache
+def _in_force_sql() -> str:
+    return in_force_sql(sql.columns(Package))
+
+
 def package_in_force(*, device: Device, channel_id: int, at: int) -> Package | None:
-    """The package that judges an upload or a recording made at `at`, if any. Every upload asks
-    this, so it is hand-written SQL (localcloud.sql)."""
-    row = sql.fetch_one(_in_force_sql(), [device.pk, channel_id, False, at, at])
+    """The package that judges an upload or a recording made at `at`, if any."""
+    row = sql.fetch_one(_in_force_sql(), [device.pk, *in_force_params(channel_id, at)])
     return sql.instance(Package, sql.field_names(Package), row) if row else None
 
 

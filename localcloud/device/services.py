@@ -1,7 +1,8 @@
 """What devices do to the cloud: heartbeat, read the package state, upload segments, open and
 close events, thumbnails, picture-stream events. Each upload is judged by the package in force
-at the recording's own time, checked with PyAV, written atomically (file first under a name
-derived from its content, then indexed in one transaction), and idempotent."""
+when it arrives, its media checked (structurally for segments, with PyAV for picture-stream
+events), written atomically (file first under a name derived from its content, then indexed in
+the same transaction), and idempotent."""
 import hashlib
 import re
 from dataclasses import dataclass
@@ -11,8 +12,8 @@ from django.db import IntegrityError, transaction
 
 from localcloud import clock, index, sql
 from localcloud.device import probe
-from localcloud.models import Device, Event, Segment
-from localcloud.packages import package_in_force
+from localcloud.models import Device, Event, Package, Segment
+from localcloud.packages import in_force_params, in_force_sql, package_in_force
 from localcloud.products import device_media_folder
 from localcloud.storage import media_delete, media_write
 
@@ -89,11 +90,16 @@ def check_duration(actual_ms: int, start: int, end: int, what: str) -> None:
 
 
 def _package_for(device: Device, channel_id: int, recorded_at: int, *, full_time: bool):
+    now = clock.now()
+    return _judged(package_in_force(device=device, channel_id=channel_id, at=now), channel_id,
+                   recorded_at, full_time=full_time, now=now)
+
+
+def _judged(package: Package | None, channel_id: int, recorded_at: int, *, full_time: bool,
+            now: int) -> Package:
     """The package that judges an upload: the one in force when it ARRIVES (as Tencent does), so
     a camera that was offline can upload its backlog. What it keeps is counted from the
     recording's own time, so a recording already older than the retention is refused."""
-    now = clock.now()
-    package = package_in_force(device=device, channel_id=channel_id, at=now)
     if package is None:
         raise DeviceApiError(403, "no_package",
                              f"No cloud-storage package is in force for channel {channel_id}.")
@@ -156,13 +162,20 @@ def _nearby_sql() -> str:
             f"FROM {sql.table(Segment)} WHERE {_NEARBY} AND device_id = %s")
 
 
+# What judging an upload reads of the package in force.
+_PACKAGE_FIELDS = ["id", "package_id", "cs_type", "shift_duration"]
+
+
 @cache
-def _locked_nearby_sql() -> str:
-    # One round trip instead of two: lock the device row and read its nearby segments.
+def _locked_read_sql() -> str:
+    # One round trip instead of three: lock the device row, read the package in force and the
+    # device's nearby segments.
     nearby = " AND ".join(f"s.{c}" for c in _NEARBY.split(" AND "))
-    return (f"SELECT {sql.columns(Segment, _SEGMENT_FIELDS, alias='s')} "  # noqa: S608
-            f"FROM {sql.table(Device)} d LEFT JOIN {sql.table(Segment)} s "
-            f"ON s.device_id = d.id AND {nearby} WHERE d.id = %s{sql.for_update(of='d')}")
+    return (f"SELECT {sql.columns(Package, _PACKAGE_FIELDS, alias='k')}, "  # noqa: S608 (names)
+            f"{sql.columns(Segment, _SEGMENT_FIELDS, alias='s')} FROM {sql.table(Device)} d "
+            f"LEFT JOIN {sql.table(Package)} k ON k.id = ({in_force_sql('id', device='d.id')}) "
+            f"LEFT JOIN {sql.table(Segment)} s ON s.device_id = d.id AND {nearby} "
+            f"WHERE d.id = %s{sql.for_update(of='d')}")
 
 
 @cache
@@ -184,17 +197,39 @@ def segment_payload(segment: Segment) -> dict:
             "duration_ms": segment.duration_ms, "retention_days": segment.retention_days}
 
 
-def _repeat_or_overlap(device: Device, channel_id: int, start: int, end: int,
-                       sha: str, *, lock: bool = False) -> Upload | None:
-    """One query for both checks: the same segment again is a repeat (answered, nothing
-    changes); other bytes at the same start, or any overlap, is a conflict. With `lock`, the
-    same statement takes the device's row lock (see _locked)."""
+def _nearby_params(channel_id: int, start: int, end: int) -> list:
     # Segments last at most a minute, so the lower bound keeps this an index range scan.
+    return [channel_id, start - MAX_SEGMENT_SECONDS, end, start]
+
+
+def _locked_read(device: Device, channel_id: int, start: int, end: int,
+                 now: int) -> tuple[list[Segment], Package | None]:
+    """Under the device's row lock (see _locked): the segments near start-end and the package
+    in force at `now`, in one statement."""
+    rows = sql.fetch_all(_locked_read_sql(), [*in_force_params(channel_id, now),
+                                              *_nearby_params(channel_id, start, end), device.pk])
+    # Joined from the device: each half of a row is NULLs when there is nothing to join.
+    split = len(_PACKAGE_FIELDS)
+    first = rows[0]
+    package = (sql.instance(Package, sql.field_names(Package, _PACKAGE_FIELDS), first[:split])
+               if first[0] is not None else None)
     names = sql.field_names(Segment, _SEGMENT_FIELDS)
-    rows = sql.fetch_all(_locked_nearby_sql() if lock else _nearby_sql(),
-                         [channel_id, start - MAX_SEGMENT_SECONDS, end, start, device.pk])
-    # The locking form joins from the device: no segment nearby is one row of NULLs.
-    nearby = [sql.instance(Segment, names, row) for row in rows if row[0] is not None]
+    nearby = [sql.instance(Segment, names, row[split:]) for row in rows
+              if row[split] is not None]
+    return nearby, package
+
+
+def _repeat_or_overlap(device: Device, channel_id: int, start: int, end: int,
+                       sha: str) -> Upload | None:
+    rows = sql.fetch_all(_nearby_sql(), [*_nearby_params(channel_id, start, end), device.pk])
+    names = sql.field_names(Segment, _SEGMENT_FIELDS)
+    return _repeat_or_conflict([sql.instance(Segment, names, row) for row in rows],
+                               start, end, sha)
+
+
+def _repeat_or_conflict(nearby: list[Segment], start: int, end: int, sha: str) -> Upload | None:
+    """Of the segments near a new one: the same segment again is a repeat (answered, nothing
+    changes); other bytes at the same start, or any overlap, is a conflict."""
     for existing in nearby:
         if existing.start_time == start:
             if existing.sha256 != sha:
@@ -219,8 +254,8 @@ def segment_upload(*, device: Device, channel_id: int, start: int, end: int, bod
         raise bad_request("The body must hold the MPEG-TS segment.")
     sha = body_sha256 or hashlib.sha256(body).hexdigest()
     try:
-        event, package, checked = _segment_checks(device, channel_id, start, end, body, event_id,
-                                                  event_start)
+        event, checked = _segment_checks(device, channel_id, start, end, body, event_id,
+                                         event_start)
     except DeviceApiError:
         # A repeat changes nothing and wins over any refusal (a device may resend after its
         # package expired), as does a conflict. Looked up only when a check fails: the usual
@@ -231,15 +266,19 @@ def segment_upload(*, device: Device, channel_id: int, start: int, end: int, bod
         raise
 
     name = _media_name(device, channel_id, start, f"{start}-{end}-{sha[:16]}.ts")
-    media_write(name, body)
+    written = False
     try:
         with transaction.atomic():
-            # Under the lock: a repeat or an overlap is answered before anything changes.
-            repeat = _repeat_or_overlap(device, channel_id, start, end, sha, lock=True)
+            # Under the lock: a repeat or an overlap is answered before anything changes, and
+            # the package is judged; only then is the file written, and indexed at once.
+            now = clock.now()
+            nearby, package = _locked_read(device, channel_id, start, end, now)
+            repeat = _repeat_or_conflict(nearby, start, end, sha)
             if repeat:
-                if not Segment.objects.filter(path=name).exists():
-                    media_delete(name)  # the stored copy has another name (other end_time)
                 return repeat
+            package = _judged(package, channel_id, start, full_time=event is None, now=now)
+            written = True
+            media_write(name, body)
             segment = Segment(
                 device=device, channel_id=channel_id, start_time=start, end_time=end,
                 duration_ms=checked.duration_ms, path=name, size=len(body), sha256=sha,
@@ -253,7 +292,7 @@ def segment_upload(*, device: Device, channel_id: int, start: int, end: int, bod
                 index.days_add(device=device, channel_id=channel_id, start=start, end=end)
     except BaseException as exc:
         # Nothing indexed refers to the file unless an identical segment won a race.
-        if not Segment.objects.filter(path=name).exists():
+        if written and not Segment.objects.filter(path=name).exists():
             media_delete(name)
         if isinstance(exc, IntegrityError):
             # The same start raced in from another request: answer as for a repeat (or 409).
@@ -266,7 +305,8 @@ def segment_upload(*, device: Device, channel_id: int, start: int, end: int, bod
 
 def _segment_checks(device: Device, channel_id: int, start: int, end: int, body: bytes,
                     event_id: str | None, event_start: int | None):
-    """Everything that may refuse a new segment: its event, the package, the media."""
+    """What may refuse a new segment before its device is locked: its event and the media.
+    The package is judged under the lock (segment_upload)."""
     event = None
     if event_id is not None:
         _check_event_id(event_id)
@@ -277,10 +317,9 @@ def _segment_checks(device: Device, channel_id: int, start: int, end: int, body:
         if event is None:
             raise DeviceApiError(404, "unknown_event",
                                  f"No event {event_id!r} starting at {event_start} was opened.")
-    package = _package_for(device, channel_id, start, full_time=event is None)
     checked = _decoded(probe.probe_ts, body, "segment (MPEG-TS with H.264 video)")
     check_duration(checked.duration_ms, start, end, "segment")
-    return event, package, checked
+    return event, checked
 
 
 # --- events -------------------------------------------------------------------------------
