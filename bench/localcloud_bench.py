@@ -33,7 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 BASE_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(BASE_DIR))
 
-from bench.stats import machine, percentile, timed  # noqa: E402
+from bench.stats import cpu_probe_us, machine, percentile, timed  # noqa: E402
 
 DAY = 86400
 SEGMENT_SECONDS = 10
@@ -591,6 +591,7 @@ def main() -> None:
     rows: list[tuple[str, str, str, str]] = []
     notes: list[str] = []
     load_before = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    probe_before = cpu_probe_us()
     try:
         if not args.ingest_only:
             measure_reads(args, seeded, now, segment, workdir, rows, notes)
@@ -617,7 +618,8 @@ def main() -> None:
 
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"localcloud bench — {machine()}; load average at the start {load_before}, "
-          f"at the end {load}")
+          f"at the end {load}; CPU probe {probe_before:.2f} µs at the start, "
+          f"{cpu_probe_us():.2f} µs at the end (sum(range(100)), lower is faster)")
     seeded_what = ("no history (--ingest-only)" if args.ingest_only else
                    f"{SEGMENTS:,} segments ({seeded['spans']} spans) in "
                    f"{seeded['segments_s']:.1f} s and {EVENTS:,} events in "

@@ -1,5 +1,5 @@
-"""What every benchmark needs: timing a call, percentiles and a one-line description of the
-machine."""
+"""What every benchmark needs: timing a call, percentiles, a one-line description of the
+machine and how fast its CPU runs right now."""
 import os
 import platform
 import time
@@ -36,3 +36,16 @@ def machine() -> str:
     except OSError:
         pass
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def cpu_probe_us() -> float:
+    """Microseconds of a fixed pure-Python loop (best of five). The machines here are shared:
+    the same code has run 55 % slower an hour into a session than at its start. Printed beside
+    the results, it tells a slow machine from slow code."""
+    best = float("inf")
+    for _ in range(5):
+        t = time.perf_counter()
+        for _ in range(20_000):
+            sum(range(100))
+        best = min(best, (time.perf_counter() - t) / 20_000 * 1e6)
+    return best
