@@ -328,12 +328,17 @@ if LOCALCLOUD_SERVER:
     if (DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
             and env_bool("LOCALCLOUD_DB_PREPARE", True)):
         # Device uploads run the same few statements hundreds of times a second. With the
-        # parameters bound by the server, psycopg prepares each statement on its second run:
-        # PostgreSQL then plans it once per connection, which nearly halves its CPU per upload
-        # (docs/benchmarks.md). Set LOCALCLOUD_DB_PREPARE=0 behind a pooler in transaction
-        # mode that cannot keep prepared statements.
-        DATABASES["default"].setdefault("OPTIONS", {}).update(
-            server_side_binding=True, prepare_threshold=2)
+        # parameters bound by the server, psycopg prepares each statement on its second run,
+        # and PostgreSQL plans it once per connection: that nearly halves its CPU per upload
+        # (docs/benchmarks.md). Generic plans always: one camera with 30 days of segments
+        # skews the segment table so much that PostgreSQL otherwise judged the generic plan
+        # too costly and planned every upload anew (about 1 ms each). Set
+        # LOCALCLOUD_DB_PREPARE=0 behind a pooler in transaction mode that cannot keep
+        # prepared statements.
+        _options = DATABASES["default"].setdefault("OPTIONS", {})
+        _options.update(server_side_binding=True, prepare_threshold=2)
+        _options["options"] = " ".join(
+            filter(None, [_options.get("options"), "-c plan_cache_mode=force_generic_plan"]))
 
 LOGGING = {
     "version": 1,
