@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Q
 
+from localcloud import sql
 from localcloud.models import Event, RecordingDay, Segment, Span
 
 # Segments closer than this count as contiguous: devices cut segments on whole seconds and a
@@ -58,7 +59,7 @@ def span_add(*, device, channel_id: int, start: int, end: int) -> bool:
     """Add [start, end) to the spans, merging with the neighbours on both sides. Returns True
     when the span extended already held time in the (single) day of [start, end), so that
     day is known to be recorded and days_add can be skipped."""
-    table = connection.ops.quote_name(Span._meta.db_table)
+    table = sql.table(Span)
     # The usual upload extends the span it follows: one UPDATE ... RETURNING does it. Every
     # span that touches is widened to cover [start, end) (CASE rather than LEAST/GREATEST,
     # which SQLite lacks); more than one means they now overlap and are merged below.

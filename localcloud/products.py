@@ -56,12 +56,18 @@ def product_get(*, product_id: str) -> Product:
 _PRODUCT_FIELDS = ["id", "product_id", "product_name", "device_type", "category_id"]
 
 
+def device_by_name_sql(joins: str = "") -> str:
+    """`FROM … WHERE …` of a device found by product id and device name (aliases d and p), with
+    `joins` (ending in a space) joined to it: the start of every hand-written read that names a
+    device. The two parameters of the WHERE come after any of `joins`."""
+    return (f"FROM {sql.table(Device)} d JOIN {sql.table(Product)} p ON p.id = d.product_id "
+            f"{joins}WHERE p.product_id = %s AND d.device_name = %s")
+
+
 @cache
 def _device_find_sql() -> str:
     return (f"SELECT {sql.columns(Device, alias='d')}, "  # noqa: S608 (names)
-            f"{sql.columns(Product, _PRODUCT_FIELDS, alias='p')} "
-            f"FROM {sql.table(Device)} d JOIN {sql.table(Product)} p ON p.id = d.product_id "
-            "WHERE p.product_id = %s AND d.device_name = %s")
+            f"{sql.columns(Product, _PRODUCT_FIELDS, alias='p')} {device_by_name_sql()}")
 
 
 def device_find(*, product_id: str, device_name: str) -> Device | None:

@@ -10,15 +10,19 @@ from django.db import connection, models
 from django.db.models import Model
 
 
+def quote(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
 def table(model: type[Model]) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
+    return quote(model._meta.db_table)
 
 
 def columns(model: type[Model], names: list[str] | None = None, *, alias: str = "") -> str:
     """Quoted column list of `names` (attnames, e.g. "device_id"), in the model's field order,
     or of every concrete field. `from_db` expects exactly this order."""
     prefix = f"{alias}." if alias else ""
-    return ", ".join(prefix + connection.ops.quote_name(field.column)
+    return ", ".join(prefix + quote(field.column)
                      for field in model._meta.concrete_fields
                      if names is None or field.attname in names)
 

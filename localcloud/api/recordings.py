@@ -6,7 +6,7 @@ from datetime import date
 from functools import cache
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 
 from localcloud import clock, index, sql
@@ -14,7 +14,7 @@ from localcloud.api.errors import CloudError, invalid_value, not_found, unsuppor
 from localcloud.api.registry import Params, action
 from localcloud.media import playlists
 from localcloud.models import Device, Event, Product, RecordingDay, Segment, Span
-from localcloud.products import device_find
+from localcloud.products import device_by_name_sql, device_find
 from localcloud.signing import Signer, public_url, signed_append
 from localcloud.storage import media_delete
 
@@ -31,8 +31,7 @@ _PLAYLIST_RE = re.compile(
 
 # Hand-written SQL for the reads every playback page makes (as the ingest path does, see
 # localcloud.sql): building an ORM query costs more CPU than the query's round trip.
-def _q(name: str) -> str:
-    return connection.ops.quote_name(name)
+_q = sql.quote
 
 
 def _device(p: Params) -> Device:
@@ -77,11 +76,10 @@ def _describe_cloud_storage_date(p: Params) -> dict:
 
 @cache
 def _days_sql() -> str:
-    return (f"SELECT p.{_q('device_type')}, r.{_q('day')} FROM {sql.table(Device)} d "  # noqa: S608
-            f"JOIN {sql.table(Product)} p ON p.id = d.product_id "
-            f"LEFT JOIN {sql.table(RecordingDay)} r ON r.device_id = d.id AND r.channel_id = %s "
-            f"WHERE p.{_q('product_id')} = %s AND d.{_q('device_name')} = %s "
-            f"ORDER BY r.{_q('day')}")
+    days = (f"LEFT JOIN {sql.table(RecordingDay)} r "
+            "ON r.device_id = d.id AND r.channel_id = %s ")
+    return (f"SELECT p.{_q('device_type')}, r.{_q('day')} "  # noqa: S608 (names)
+            f"{device_by_name_sql(days)} ORDER BY r.{_q('day')}")
 
 
 @action("DescribeCloudStorageDate", read_only=True)
@@ -130,12 +128,10 @@ def _day_window(day: date, start: int, end: int) -> tuple[int, int]:
 @cache
 def _spans_sql() -> str:
     # index.spans_between's query, with the device LEFT JOINed in front of it.
+    spans = (f"LEFT JOIN {sql.table(Span)} s ON s.device_id = d.id AND s.channel_id = %s "
+             "AND s.start_time < %s AND s.end_time > %s ")
     return ("SELECT p.device_type, s.start_time, s.end_time "  # noqa: S608 (names)
-            f"FROM {sql.table(Device)} d JOIN {sql.table(Product)} p ON p.id = d.product_id "
-            f"LEFT JOIN {sql.table(Span)} s ON s.device_id = d.id AND s.channel_id = %s "
-            "AND s.start_time < %s AND s.end_time > %s "
-            f"WHERE p.{_q('product_id')} = %s AND d.{_q('device_name')} = %s "
-            "ORDER BY s.start_time")
+            f"{device_by_name_sql(spans)} ORDER BY s.start_time")
 
 
 @action("DescribeCloudStorageTime", read_only=True)

@@ -16,12 +16,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 
-from django.db import connection
-
 from localcloud import sql
 from localcloud.device.services import MAX_SEGMENT_SECONDS
 from localcloud.media import gzsplice
-from localcloud.models import Device, Product, Segment, Span
+from localcloud.models import Device, Segment, Span
+from localcloud.products import device_by_name_sql
 from localcloud.signing import Signer, public_url, segment_resource
 
 # Segments further apart than this are a gap: the player is told with EXT-X-DISCONTINUITY.
@@ -53,13 +52,10 @@ def _segments_sql() -> str:
 
 @cache
 def _window_sql() -> str:
-    q = connection.ops.quote_name
-    return (f"SELECT d.id, s.start_time, s.end_time FROM {sql.table(Device)} d "  # noqa: S608 (names)
-            f"JOIN {sql.table(Product)} p ON p.id = d.product_id "
-            f"LEFT JOIN {sql.table(Span)} s ON s.device_id = d.id AND s.channel_id = %s "
-            "AND s.end_time > %s AND s.start_time < %s "
-            f"WHERE p.{q('product_id')} = %s AND d.{q('device_name')} = %s "
-            "ORDER BY s.start_time")
+    spans = (f"LEFT JOIN {sql.table(Span)} s ON s.device_id = d.id AND s.channel_id = %s "
+             "AND s.end_time > %s AND s.start_time < %s ")
+    return ("SELECT d.id, s.start_time, s.end_time "  # noqa: S608 (names)
+            f"{device_by_name_sql(spans)} ORDER BY s.start_time")
 
 
 def window_spans(*, product_id: str, device_name: str, channel_id: int, start: int,

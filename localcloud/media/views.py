@@ -10,7 +10,6 @@ from collections import OrderedDict
 from functools import cache, wraps
 
 from django.conf import settings
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils.cache import patch_vary_headers
 
@@ -206,7 +205,7 @@ def playlist(request, params, product_id: str, device_name: str, channel_id: int
 
 @cache
 def _window_segment_sql() -> str:
-    q = connection.ops.quote_name
+    q = sql.quote
     return (f"SELECT s.{q('path')}, s.channel_id, s.start_time, s.end_time, "  # noqa: S608
             f"p.{q('product_id')}, "
             f"d.{q('device_name')} FROM {sql.table(Segment)} s "
